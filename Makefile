@@ -1,0 +1,51 @@
+# relmkt: the two commands are `make report` and `make test`. Each bootstraps .venv first.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.relmkt-installed
+MONTH  ?=
+OUT    ?= reports
+
+.DEFAULT_GOAL := help
+.PHONY: help setup report report-cdnow test test-fast lab kernel benchmarks lock clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "relmkt needs Python 3.11 or newer (found " + sys.version.split()[0] + "); run: make PYTHON=python3.11 ...")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test]'
+	@touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv and install the kit with pinned dependencies
+
+report: $(STAMP)  ## monthly report on the bundled sample shop (MONTH=YYYY-MM to choose the month)
+	$(VENV)/bin/relmkt report --data sample --out $(OUT) $(if $(MONTH),--month $(MONTH),)
+
+report-cdnow: $(STAMP)  ## monthly report on the bundled CDNOW log (no spend ledger)
+	$(VENV)/bin/relmkt report --data cdnow --out $(OUT) $(if $(MONTH),--month $(MONTH),)
+
+# pytest exits 5 when it collects no tests: for us that is a broken suite, not a pass.
+test: $(STAMP)  ## the whole suite: unit tests, doctests and nbval over notebooks/
+	@$(PY) -m pytest --doctest-modules relmkt_helpers tests \
+		--nbval-lax notebooks --sanitize-with tests/nbval_sanitize.cfg; \
+	rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
+
+test-fast: $(STAMP)  ## unit tests only (no notebooks, no report runs)
+	$(PY) -m pytest tests -m "not slow"
+
+lab: $(STAMP)  ## open JupyterLab on notebooks/ with the kit's environment
+	$(VENV)/bin/jupyter lab notebooks
+
+kernel: $(STAMP)  ## register a 'relmkt' kernel for a JupyterLab installed elsewhere
+	$(PY) -m ipykernel install --user --name relmkt --display-name "Python (relmkt)"
+
+benchmarks: $(STAMP)  ## run the speed/memory benchmarks (minutes; writes benchmarks/results/)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+lock:  ## refresh requirements.lock from the current .venv (after changing pins in pyproject.toml)
+	$(PY) -m pip freeze --exclude-editable | grep -v '^-e ' > requirements.lock
+
+clean:  ## remove generated reports (keeps .venv)
+	find $(OUT) -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +

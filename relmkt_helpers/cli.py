@@ -1,0 +1,148 @@
+"""The ``relmkt`` command: ``report``, ``validate`` and ``generate-sample``.
+
+Run ``relmkt --help`` or ``relmkt report --help``. Errors caused by input or
+parameters print one clear message (no traceback) and exit with status 2; a
+failed notebook exits with status 1.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from . import config
+from .errors import RelmktError, ReportError
+
+
+
+def _add_column_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("column mapping (defaults follow the kit's schema)")
+    g.add_argument("--customer-col", default="customer_id", help="customer id column (default: %(default)s)")
+    g.add_argument("--date-col", default="order_date", help="order date column (default: %(default)s)")
+    g.add_argument("--amount-col", default="amount", help="order amount column (default: %(default)s)")
+    g.add_argument("--order-col", default=None,
+                   help="order id column (default: 'order_id' if present, else one order per customer-day)")
+
+
+def _parse_value(text: str):
+    """A -p value: JSON literal where it parses (numbers, true/false, null), else a string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _resolve_data(args: argparse.Namespace) -> tuple[Path, Path | None, Path | None]:
+    """--data may name a bundled data set, whose spend ledger and subscriptions come with it."""
+    bundle = args.data if args.data in config.BUNDLED else None
+    return (
+        config.resolve_input(args.data),
+        config.resolve_input(getattr(args, "spend", None), "spend", bundle=bundle),
+        config.resolve_input(getattr(args, "subscriptions", None), "subscriptions", bundle=bundle),
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and docs)."""
+    parser = argparse.ArgumentParser(
+        prog="relmkt",
+        description="Relationship-marketing analytics: cohort retention, churn, CLV and retention economics.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    rep = sub.add_parser("report", help="run the analysis notebooks for a month and write an HTML report",
+                         description="Run every notebooks/NN_*.ipynb with papermill for one month and write "
+                                     "OUT/YYYY-MM/ (index.html, one page per analysis, metrics.json). "
+                                     "The report replaces an older one only if every notebook succeeds.")
+    rep.add_argument("--data", required=True,
+                     help="transactions CSV/Parquet, or 'sample' (bundled sample shop, with its spend ledger and "
+                          "subscriptions) or 'cdnow' (bundled CDNOW log)")
+    rep.add_argument("--spend", help="marketing-spend ledger CSV (month, channel, kind, spend)")
+    rep.add_argument("--subscriptions", help="subscription table CSV (subscription_id, customer_id, plan, "
+                                             "start_date, end_date)")
+    rep.add_argument("--month", help="YYYY-MM (default: the last complete month in the data)")
+    rep.add_argument("--out", default=str(config.REPORTS_DIR), help="output folder (default: %(default)s)")
+    rep.add_argument("--with-code", action="store_true", help="show code cells in the HTML pages")
+    rep.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
+                     help="extra notebook parameter (repeatable); must be declared by a notebook")
+    rep.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_column_options(rep)
+
+    val = sub.add_parser("validate", help="check a transactions file against the data contract",
+                         description="Load a transactions file and print its row ledger, or the error to fix.")
+    val.add_argument("--data", required=True, help="transactions CSV/Parquet, or 'sample' / 'cdnow'")
+    val.add_argument("--as-of", help="analysis date YYYY-MM-DD; later rows are an error unless --drop-after-as-of")
+    val.add_argument("--drop-after-as-of", action="store_true", help="drop rows after --as-of instead of failing")
+    val.add_argument("--on-invalid", choices=("error", "drop"), default="error",
+                     help="rows with missing ids, bad dates or bad amounts: fail (default) or drop")
+    val.add_argument("--refunds", choices=("net", "drop", "error"), default="net",
+                     help="negative amounts: net into their order (default), drop, or fail")
+    val.add_argument("--json", action="store_true", help="print the ledger as JSON")
+    _add_column_options(val)
+
+    gen = sub.add_parser("generate-sample", help="generate the synthetic sample shop (any size) with ground truth")
+    gen.add_argument("--customers", type=int, default=config.SAMPLE_CUSTOMERS, help="default: %(default)s")
+    gen.add_argument("--seed", type=int, default=config.SAMPLE_SEED, help="default: %(default)s")
+    gen.add_argument("--out", required=True, help="output folder")
+    return parser
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import build_report
+
+    data, spend, subs = _resolve_data(args)
+    params = {name: _parse_value(value) for name, value in args.param}
+    result = build_report(
+        data, spend_path=spend, subscriptions_path=subs, month=args.month, out_dir=args.out,
+        params=params, with_code=args.with_code, customer_col=args.customer_col, date_col=args.date_col,
+        amount_col=args.amount_col, order_col=args.order_col, progress=not args.no_progress,
+    )
+    timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
+    print(f"report for {result.month} written ({timing})", file=sys.stderr)
+    print(result.index)
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .io import load_transactions
+
+    data, _, _ = _resolve_data(args)
+    _, ledger = load_transactions(
+        data, customer_col=args.customer_col, date_col=args.date_col, amount_col=args.amount_col,
+        order_col=args.order_col, as_of=args.as_of, on_invalid=args.on_invalid, refunds=args.refunds,
+        after_as_of="drop" if args.drop_after_as_of else "error",
+    )
+    print(json.dumps(ledger.to_dict(), indent=2) if args.json else ledger)
+    return 0
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from .datasets import generate_sample_shop, write_sample_shop
+
+    if args.customers < 1:
+        raise RelmktError(f"--customers must be at least 1 (got {args.customers}).")
+    shop = generate_sample_shop(args.customers, seed=args.seed)
+    paths = write_sample_shop(shop, Path(args.out))
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``relmkt`` console script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    handler = {"report": _cmd_report, "validate": _cmd_validate, "generate-sample": _cmd_generate}[args.command]
+    try:
+        return handler(args)
+    except ReportError as exc:
+        print(f"relmkt: report failed: {exc}", file=sys.stderr)
+        return 1
+    except RelmktError as exc:
+        print(f"relmkt: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

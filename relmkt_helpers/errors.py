@@ -1,0 +1,29 @@
+"""The kit's own exceptions.
+
+Every error a user can cause by passing bad data or bad parameters is one of
+these, and its message names what to fix. A bare pandas traceback reaching a
+user is a bug in relmkt.
+
+Examples
+--------
+>>> from relmkt_helpers.errors import DataValidationError, RelmktError
+>>> issubclass(DataValidationError, RelmktError) and issubclass(DataValidationError, ValueError)
+True
+"""
+from __future__ import annotations
+
+
+class RelmktError(Exception):
+    """Base class of every error raised on purpose by relmkt."""
+
+
+class DataValidationError(RelmktError, ValueError):
+    """Input data does not meet the kit's data contract (file, column, rows and fix in the message)."""
+
+
+class ParameterError(RelmktError, ValueError):
+    """A parameter passed to a helper, a notebook or the runner is not valid."""
+
+
+class ReportError(RelmktError, RuntimeError):
+    """A report run failed; the message names the notebook and the cell."""

@@ -1,0 +1,814 @@
+"""The transaction data contract: load anything, return the canonical frame or a clear error.
+
+:func:`load_transactions` is the one door through which transaction data enters
+the kit. It validates once, at the edge, so that every analysis can trust its
+input. It returns the canonical frame and a :class:`RowLedger` that accounts for
+every input row, used or dropped, with the reason.
+
+The canonical frame has **one row per order**:
+
+==============  ===================================================================
+column          meaning
+==============  ===================================================================
+customer_id     string
+order_date      ``datetime64[ns]``, tz-naive, normalised to midnight (a calendar day)
+amount          float64, the order's net value (refunds netted, see below)
+order_id        string; where the data has no order ids, one order is one
+                (customer, day) pair and the id is ``"<customer>|<YYYY-MM-DD>"``
+...             any other input column, first value seen for the order
+==============  ===================================================================
+
+Policies (all explicit parameters, all counted in the ledger, none silent):
+
+* **Line items**: rows sharing an order id are summed into one order, dated by
+  the earliest row.
+* **Refunds** (negative amounts), ``refunds=``:
+  ``"net"`` (default) subtracts them from their order; an order whose net value
+  is zero or less was fully refunded and is dropped. A refund row without an
+  order id cannot be matched and is dropped. ``"drop"`` ignores all negative
+  rows (gross revenue). ``"error"`` raises.
+* **Exact duplicate rows** (every column equal), ``duplicates=``: ``"drop"``
+  (default) keeps the first, ``"keep"`` keeps all, ``"error"`` raises.
+* **Invalid rows** (missing customer id, unparseable date, non-numeric
+  amount), ``on_invalid=``: ``"error"`` (default) raises naming the rows,
+  ``"drop"`` drops them into the ledger.
+* **Rows after** ``as_of``, ``after_as_of=``: ``"error"`` (default; usually a
+  typo such as 2052) or ``"drop"`` (analysing a past month on a longer log).
+* **Time zones**: naive timestamps are taken as local days. Timestamps that
+  all carry the same UTC offset are read as local wall time in that offset.
+  Different offsets in one column raise unless ``timezone=`` names the zone
+  whose local calendar day to use. A mix of naive and zoned values raises.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataValidationError, ParameterError
+
+__all__ = [
+    "RowLedger", "LoadedTransactions", "load_transactions", "load_spend", "load_subscriptions",
+    "read_table", "resolve_column",
+]
+
+CANONICAL_COLUMNS = ("customer_id", "order_date", "amount", "order_id")
+_MAX_SHOWN = 5
+_TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})\s*$")
+_TZ_GROUP = re.compile(r"(Z|[+-]\d{2}:?\d{2})\s*$")
+
+
+@dataclass
+class RowLedger:
+    """Accounts for every input row: used, or dropped with a reason.
+
+    Attributes
+    ----------
+    source : str
+        What was read (a path, or ``"<DataFrame>"``).
+    rows_read : int
+        Data rows in the input (a CSV header is not a row).
+    rows_used : int
+        Input rows that contributed to an order in the canonical frame.
+    dropped : dict
+        Reason -> number of input rows dropped for it.
+    policies : dict
+        The policy applied for refunds, duplicates, invalid rows and ``as_of``.
+    orders, customers : int
+        Size of the canonical frame.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"customer_id": ["a", "a", "b"], "order_date": ["2024-01-01"] * 3,
+    ...                     "amount": [10.0, 10.0, 5.0]})
+    >>> tx, ledger = load_transactions(raw)
+    >>> ledger.rows_read, ledger.rows_used, ledger.dropped
+    (3, 2, {'exact duplicate row': 1})
+    """
+
+    source: str
+    rows_read: int = 0
+    rows_used: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    policies: dict[str, str] = field(default_factory=dict)
+    orders: int = 0
+    customers: int = 0
+    first_date: str | None = None
+    last_date: str | None = None
+
+    def drop(self, reason: str, n: int) -> None:
+        """Record ``n`` rows dropped for ``reason`` (no-op for zero)."""
+        if n:
+            self.dropped[reason] = self.dropped.get(reason, 0) + int(n)
+
+    @property
+    def rows_dropped(self) -> int:
+        """Total rows dropped, all reasons."""
+        return sum(self.dropped.values())
+
+    def check_balanced(self) -> None:
+        """Raise if any row is unaccounted for (an internal consistency check)."""
+        if self.rows_used + self.rows_dropped != self.rows_read:
+            raise AssertionError(
+                f"row ledger does not balance: {self.rows_read} read != {self.rows_used} used "
+                f"+ {self.rows_dropped} dropped"
+            )
+
+    def to_frame(self) -> pd.DataFrame:
+        """The ledger as a table: one row for used rows and one per drop reason."""
+        rows = [("used", self.rows_used)] + [(f"dropped: {k}", v) for k, v in self.dropped.items()]
+        out = pd.DataFrame(rows, columns=["rows", "count"])
+        out["share"] = out["count"] / max(self.rows_read, 1)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (used by ``metrics.json`` and ``relmkt validate --json``)."""
+        return {
+            "source": self.source,
+            "rows_read": self.rows_read,
+            "rows_used": self.rows_used,
+            "rows_dropped": self.rows_dropped,
+            "dropped": dict(self.dropped),
+            "policies": dict(self.policies),
+            "orders": self.orders,
+            "customers": self.customers,
+            "first_date": self.first_date,
+            "last_date": self.last_date,
+        }
+
+    def __str__(self) -> str:
+        lines = [
+            f"source      {self.source}",
+            f"rows read   {self.rows_read:>12,}",
+            f"rows used   {self.rows_used:>12,}",
+        ]
+        for reason, n in self.dropped.items():
+            lines.append(f"  dropped   {n:>12,}  {reason}")
+        lines += [
+            f"orders      {self.orders:>12,}",
+            f"customers   {self.customers:>12,}",
+            f"dates       {self.first_date} .. {self.last_date}",
+            "policies    " + ", ".join(f"{k}={v}" for k, v in self.policies.items()),
+        ]
+        return "\n".join(lines)
+
+
+class LoadedTransactions(NamedTuple):
+    """What :func:`load_transactions` returns: unpack as ``tx, ledger = ...``."""
+
+    transactions: pd.DataFrame
+    ledger: RowLedger
+
+
+# ----------------------------------------------------------------------------
+# reading
+# ----------------------------------------------------------------------------
+
+def _describe(source: Any) -> str:
+    return str(source) if isinstance(source, (str, Path)) else "<DataFrame>"
+
+
+def read_table(source: str | Path | pd.DataFrame, *, what: str = "data", str_cols: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Read a CSV (optionally compressed) or Parquet file, or copy a DataFrame.
+
+    Parameters
+    ----------
+    source : path or DataFrame
+        ``.csv``, ``.csv.gz``/``.zip``/``.bz2``/``.xz``, ``.txt``/``.tsv`` (tab separated)
+        or ``.parquet``/``.pq``.
+    what : str
+        Name of the kind of data, used in error messages ("transactions", "spend ledger").
+    str_cols : tuple of str
+        Columns to read as text so that identifiers keep leading zeros.
+
+    Returns
+    -------
+    DataFrame
+        The raw table. Raises :class:`DataValidationError` for a missing, empty
+        or unreadable file.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> read_table(pd.DataFrame({"a": [1]})).shape
+    (1, 1)
+    """
+    if isinstance(source, pd.DataFrame):
+        return source.copy()
+    if not isinstance(source, (str, Path)):
+        raise ParameterError(
+            f"{what}: expected a file path or a pandas DataFrame, got {type(source).__name__}."
+        )
+    path = Path(source)
+    if not path.exists():
+        hint = ""
+        if path.parent.exists():
+            near = difflib.get_close_matches(path.name, [p.name for p in path.parent.iterdir()], n=1)
+            if near:
+                hint = f" Did you mean {path.parent / near[0]}?"
+        raise DataValidationError(
+            f"{what} file not found: {path} (looked from {Path.cwd()}).{hint} "
+            "Check the path, or try the bundled sample shop: data/sample_shop/transactions.csv.gz."
+        )
+    if path.is_dir():
+        raise DataValidationError(f"{what}: {path} is a folder; pass the path of a CSV or Parquet file.")
+    if path.stat().st_size == 0:
+        raise DataValidationError(f"{what} file {path} is empty (0 bytes). Export the data again.")
+    suffixes = [s.lower() for s in path.suffixes]
+    try:
+        if suffixes and suffixes[-1] in (".parquet", ".pq"):
+            df = pd.read_parquet(path)
+        else:
+            sep = "\t" if any(s in (".tsv", ".tab") for s in suffixes) else None
+            dtype = {c: "str" for c in str_cols}
+            df = pd.read_csv(path, sep=sep or ",", dtype=dtype)
+    except pd.errors.EmptyDataError:
+        raise DataValidationError(f"{what} file {path} has no header and no rows. Export the data again.") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
+        raise DataValidationError(
+            f"{what} file {path} could not be read as {'Parquet' if 'parquet' in ''.join(suffixes) else 'CSV'}: "
+            f"{exc}. Check that it is a comma- or tab-separated UTF-8 text file (or Parquet) with one header row."
+        ) from None
+    return df
+
+
+def resolve_column(df: pd.DataFrame, name: str, *, role: str, source: str, param: str) -> str:
+    """Return ``name`` if it is a column of ``df``, else raise naming the closest match.
+
+    Parameters
+    ----------
+    df : DataFrame
+    name : str
+        The column the caller asked for.
+    role : str
+        What the column is for ("customer id", "order date", ...).
+    source : str
+        The file, for the message.
+    param : str
+        The keyword argument that sets this column (for the fix in the message).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> resolve_column(pd.DataFrame({"amount": [1]}), "amount", role="amount", source="x.csv", param="amount_col")
+    'amount'
+    """
+    if name in df.columns:
+        return name
+    cols = [str(c) for c in df.columns]
+    lowered = {c.lower().strip(): c for c in cols}
+    guess = lowered.get(name.lower().strip())
+    if guess is None:
+        close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+        guess = lowered[close[0]] if close else None
+    hint = f" Did you mean {guess!r}? Pass {param}={guess!r}." if guess else f" Pass {param}='<your column>'."
+    shown = ", ".join(repr(c) for c in cols[:20]) + (" ..." if len(cols) > 20 else "")
+    raise DataValidationError(
+        f"{source}: the {role} column {name!r} is missing.{hint} Columns found: {shown}."
+    )
+
+
+def _row_labels(index: pd.Index, is_file: bool) -> list[str]:
+    # CSV line numbers: header is line 1, first data row line 2.
+    if is_file:
+        return [f"line {int(i) + 2}" for i in index]
+    return [f"row {i}" for i in index]
+
+
+def _show_rows(raw: pd.DataFrame, mask: pd.Series, col: str, is_file: bool) -> str:
+    idx = mask[mask].index[:_MAX_SHOWN]
+    labels = _row_labels(idx, is_file)
+    vals = raw.loc[idx, col].tolist()
+    shown = "; ".join(f"{lab}: {v!r}" for lab, v in zip(labels, vals))
+    more = int(mask.sum()) - len(idx)
+    return shown + (f"; and {more:,} more" if more > 0 else "")
+
+
+# ----------------------------------------------------------------------------
+# parsing
+# ----------------------------------------------------------------------------
+
+def _normalise_offset(s: pd.Series) -> pd.Series:
+    off = s.str.extract(_TZ_GROUP, expand=False).str.replace("Z", "+00:00", regex=False)
+    return off.str.replace(r"^([+-]\d{2})(\d{2})$", r"\1:\2", regex=True)
+
+
+def _parse_dates(raw: pd.Series, *, source: str, col: str, is_file: bool, date_format: str | None,
+                 dayfirst: bool, timezone: str | None, frame: pd.DataFrame) -> pd.Series:
+    """Parse a date column to tz-naive days; NaT marks unparseable values."""
+    if isinstance(raw.dtype, pd.DatetimeTZDtype):
+        out = raw.dt.tz_convert(timezone) if timezone else raw
+        return out.dt.tz_localize(None).dt.normalize().astype("datetime64[ns]")
+    if pd.api.types.is_datetime64_dtype(raw):
+        return raw.dt.normalize().astype("datetime64[ns]")
+    if raw.dtype == object and len(raw) and raw.map(lambda v: isinstance(v, pd.Timestamp) or hasattr(v, "tzinfo")).all():
+        raw = raw.map(lambda v: v.isoformat() if v is not None else None)
+    text = raw.astype("string").str.strip()
+    has_tz = text.str.contains(_TZ_SUFFIX, na=False) & ~text.str.fullmatch(r"\d{8}", na=False)
+    if has_tz.any():
+        nonnull = text.notna()
+        if not has_tz[nonnull].all():
+            naive = nonnull & ~has_tz
+            raise DataValidationError(
+                f"{source}: column {col!r} mixes dates with a time zone and dates without one "
+                f"(without: {_show_rows(frame, naive, col, is_file)}). The day of a naive time is ambiguous. "
+                "Export all timestamps in one form (all UTC, or all local without offset)."
+            )
+        offsets = _normalise_offset(text[has_tz])
+        if offsets.nunique() > 1 and timezone is None:
+            first = offsets.iloc[0]
+            other = has_tz & (_normalise_offset(text) != first)
+            raise DataValidationError(
+                f"{source}: column {col!r} mixes time zones ({', '.join(sorted(offsets.unique())[:5])}); "
+                f"first rows differing from {first}: {_show_rows(frame, other, col, is_file)}. "
+                "Pass timezone='Europe/London' (your business's zone) so every timestamp is converted "
+                "to that zone's calendar day."
+            )
+        if timezone is not None:
+            parsed = pd.to_datetime(text, utc=True, errors="coerce", format=date_format or "ISO8601")
+            parsed = parsed.dt.tz_convert(timezone).dt.tz_localize(None)
+        else:
+            parsed = pd.to_datetime(text, errors="coerce", format=date_format or "ISO8601")
+            if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+                parsed = parsed.dt.tz_localize(None)
+        return parsed.dt.normalize().astype("datetime64[ns]")
+    if date_format is None and text.str.fullmatch(r"\d{8}", na=True).all():
+        date_format = "%Y%m%d"  # compact dates such as CDNOW's 19970101
+    try:
+        if date_format is None:
+            # ISO 8601 first (date-only and date-time may mix); other formats inferred on what is left.
+            parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
+            rest = parsed.isna() & text.notna()
+            if rest.any():
+                parsed = parsed.astype("datetime64[ns]")
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)  # "could not infer format": we report NaT rows
+                    guess = pd.to_datetime(text[rest], errors="coerce", dayfirst=dayfirst)
+                if isinstance(guess.dtype, pd.DatetimeTZDtype):
+                    guess = guess.dt.tz_localize(None)
+                parsed[rest] = guess.astype("datetime64[ns]")
+        else:
+            parsed = pd.to_datetime(text, errors="coerce", format=date_format)
+    except (ValueError, TypeError) as exc:
+        raise DataValidationError(
+            f"{source}: column {col!r} could not be parsed as dates ({exc}). "
+            "Pass date_format='%Y-%m-%d' (or your format) to load_transactions."
+        ) from None
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        parsed = parsed.dt.tz_localize(None)
+    return parsed.dt.normalize().astype("datetime64[ns]")
+
+
+def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ParameterError(f"{name}={value!r} is not one of {', '.join(map(repr, allowed))}.")
+
+
+def load_transactions(
+    source: str | Path | pd.DataFrame,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "order_date",
+    amount_col: str = "amount",
+    order_col: str | None = None,
+    as_of: str | pd.Timestamp | None = None,
+    date_format: str | None = None,
+    dayfirst: bool = False,
+    timezone: str | None = None,
+    refunds: str = "net",
+    duplicates: str = "drop",
+    on_invalid: str = "error",
+    after_as_of: str = "error",
+    keep_cols: list[str] | None = None,
+) -> LoadedTransactions:
+    """Load a transaction log into the canonical one-row-per-order frame, with a row ledger.
+
+    Parameters
+    ----------
+    source : str, Path or DataFrame
+        CSV (optionally gzip/zip compressed), TSV or Parquet path, or a DataFrame.
+    customer_col, date_col, amount_col : str
+        Names of the customer id, order date and order amount columns in ``source``.
+    order_col : str, optional
+        Name of the order id column. Without it, one order is one (customer, day)
+        pair: several rows for a customer on one day are summed into one order.
+        If ``source`` has a column named ``order_id``, it is used automatically.
+    as_of : date-like, optional
+        The analysis date (inclusive: an order on ``as_of`` counts). Rows after it
+        are handled by ``after_as_of``.
+    date_format : str, optional
+        ``strftime`` format of the date column. By default ISO dates, compact
+        ``YYYYMMDD`` and most common formats are inferred from the first value.
+    dayfirst : bool
+        Read ``01/02/2024`` as 1 February (only when ``date_format`` is not given).
+    timezone : str, optional
+        IANA zone (``"Europe/Berlin"``) whose calendar day zoned timestamps are
+        converted to. Required when the column mixes UTC offsets.
+    refunds : {"net", "drop", "error"}
+        Policy for negative amounts (see module docstring).
+    duplicates : {"drop", "keep", "error"}
+        Policy for rows equal in every column.
+    on_invalid : {"error", "drop"}
+        Policy for rows with a missing customer id, unparseable date or non-numeric amount.
+    after_as_of : {"error", "drop"}
+        Policy for rows dated after ``as_of``.
+    keep_cols : list of str, optional
+        Extra columns to carry (first value per order). Default: every other column.
+
+    Returns
+    -------
+    LoadedTransactions
+        ``(transactions, ledger)``: the canonical frame sorted by order date (input
+        order kept within a day) and the :class:`RowLedger`.
+
+    Raises
+    ------
+    DataValidationError
+        Missing/empty/unreadable file, missing column (with the closest name), invalid
+        rows (named, with line numbers), mixed time zones, rows after ``as_of``,
+        refunds when ``refunds="error"``, an order id shared by two customers.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({
+    ...     "customer_id": ["c1", "c1", "c2"],
+    ...     "order_date": ["2024-01-05", "2024-01-05", "2024-02-01"],
+    ...     "amount": [10.0, 5.0, 20.0],
+    ... })
+    >>> tx, ledger = load_transactions(raw)
+    >>> tx[["customer_id", "order_date", "amount", "order_id"]].to_dict("list")["amount"]
+    [15.0, 20.0]
+    >>> ledger.rows_read, ledger.rows_used, ledger.orders
+    (3, 3, 2)
+    """
+    _check_choice("refunds", refunds, ("net", "drop", "error"))
+    _check_choice("duplicates", duplicates, ("drop", "keep", "error"))
+    _check_choice("on_invalid", on_invalid, ("error", "drop"))
+    _check_choice("after_as_of", after_as_of, ("error", "drop"))
+    src = _describe(source)
+    is_file = not isinstance(source, pd.DataFrame)
+    str_cols = tuple(c for c in (customer_col, order_col or "order_id") if c)
+    raw = read_table(source, what="transactions", str_cols=str_cols)
+    if isinstance(source, pd.DataFrame):
+        raw = raw.reset_index(drop=True)
+    ledger = RowLedger(source=src, rows_read=len(raw))
+    if len(raw) == 0:
+        raise DataValidationError(
+            f"{src}: the transactions have a header but no rows. Export the data again, or check the filter that produced it."
+        )
+    ccol = resolve_column(raw, customer_col, role="customer id", source=src, param="customer_col")
+    dcol = resolve_column(raw, date_col, role="order date", source=src, param="date_col")
+    acol = resolve_column(raw, amount_col, role="amount", source=src, param="amount_col")
+    if order_col is None and "order_id" in raw.columns and "order_id" not in (ccol, dcol, acol):
+        order_col = "order_id"
+    ocol = resolve_column(raw, order_col, role="order id", source=src, param="order_col") if order_col else None
+    if len({ccol, dcol, acol, ocol} - {None}) < len([c for c in (ccol, dcol, acol, ocol) if c]):
+        raise ParameterError(f"{src}: the same column is used for two roles ({ccol}, {dcol}, {acol}, {ocol}).")
+    ledger.policies = {"refunds": refunds, "duplicates": duplicates, "on_invalid": on_invalid,
+                       "after_as_of": after_as_of, "orders": "order id" if ocol else "customer-day"}
+    if timezone:
+        ledger.policies["timezone"] = timezone
+
+    # --- exact duplicates ------------------------------------------------
+    dup = raw.duplicated(keep="first")
+    if dup.any():
+        if duplicates == "error":
+            raise DataValidationError(
+                f"{src}: {int(dup.sum()):,} rows repeat an earlier row exactly ({_show_rows(raw, dup, ccol, is_file)}). "
+                "Remove them at the source, or pass duplicates='drop' (keep the first) or 'keep'."
+            )
+        if duplicates == "drop":
+            ledger.drop("exact duplicate row", int(dup.sum()))
+    keep = ~dup if duplicates == "drop" else pd.Series(True, index=raw.index)
+
+    # --- parse the three (four) contract columns ---------------------------
+    cust = raw[ccol].astype("string").str.strip()
+    cust = cust.mask(cust == "")
+    dates = _parse_dates(raw[dcol], source=src, col=dcol, is_file=is_file, date_format=date_format,
+                         dayfirst=dayfirst, timezone=timezone, frame=raw)
+    if pd.api.types.is_numeric_dtype(raw[acol]) and not pd.api.types.is_bool_dtype(raw[acol]):
+        amount = raw[acol].astype("float64")
+    else:
+        amount = pd.to_numeric(raw[acol].astype("string").str.strip(), errors="coerce").astype("float64")
+    problems = [
+        ("missing customer id", cust.isna(), ccol,
+         f"Fill in {ccol!r} for these rows, or pass on_invalid='drop' to drop them."),
+        ("unparseable date", dates.isna(), dcol,
+         "Fix these values, pass date_format='%d/%m/%Y' (your format), or on_invalid='drop'."),
+        ("non-numeric amount", amount.isna() | ~np.isfinite(amount.to_numpy(dtype="float64", na_value=np.nan)), acol,
+         "Amounts must be plain numbers such as 12.5 (no currency symbols or thousands separators); "
+         "clean them, or pass on_invalid='drop'."),
+    ]
+    invalid = pd.Series(False, index=raw.index)
+    for reason, bad, col, fix in problems:
+        bad = bad & keep & ~invalid
+        if bad.any():
+            if on_invalid == "error":
+                raise DataValidationError(
+                    f"{src}: column {col!r} has {int(bad.sum()):,} rows with a {reason} "
+                    f"({_show_rows(raw, bad, col, is_file)}). {fix}"
+                )
+            ledger.drop(reason, int(bad.sum()))
+            invalid |= bad
+    keep &= ~invalid
+
+    if as_of is not None:
+        as_of_ts = pd.Timestamp(as_of).normalize()
+        late = keep & (dates > as_of_ts)
+        if late.any():
+            if after_as_of == "error":
+                raise DataValidationError(
+                    f"{src}: {int(late.sum()):,} rows in {dcol!r} are dated after as_of {as_of_ts.date()} "
+                    f"({_show_rows(raw, late, dcol, is_file)}). If they are typos, fix the source; to analyse "
+                    "a past date on a longer log pass after_as_of='drop'."
+                )
+            ledger.drop(f"dated after as_of {as_of_ts.date()}", int(late.sum()))
+            keep &= ~late
+
+    # --- refunds ---------------------------------------------------------------
+    neg = keep & (amount < 0)
+    if neg.any():
+        if refunds == "error":
+            raise DataValidationError(
+                f"{src}: column {acol!r} has {int(neg.sum()):,} negative amounts (refunds or returns) "
+                f"({_show_rows(raw, neg, acol, is_file)}). Pass refunds='net' to subtract them from their "
+                "order, or refunds='drop' to ignore them."
+            )
+    frame = pd.DataFrame({"customer_id": cust, "order_date": dates, "amount": amount})
+    extra = [c for c in raw.columns if c not in (ccol, dcol, acol, ocol)] if keep_cols is None else list(keep_cols)
+    for c in extra:
+        resolve_column(raw, c, role="extra", source=src, param="keep_cols")
+        if c in CANONICAL_COLUMNS:
+            continue
+        frame[c] = raw[c]
+    if ocol:
+        oid = raw[ocol].astype("string").str.strip()
+        oid = oid.mask(oid == "")
+        missing_oid = keep & oid.isna()
+        neg_missing = missing_oid & neg
+        pos_missing = missing_oid & ~neg
+        if pos_missing.any():
+            if on_invalid == "error":
+                raise DataValidationError(
+                    f"{src}: column {ocol!r} is empty for {int(pos_missing.sum()):,} purchase rows "
+                    f"({_show_rows(raw, pos_missing, ccol, is_file)}). Fill them in, or pass on_invalid='drop'."
+                )
+            ledger.drop("missing order id", int(pos_missing.sum()))
+            keep &= ~pos_missing
+        if refunds == "net" and neg_missing.any():
+            ledger.drop("refund without order id (cannot be matched)", int(neg_missing.sum()))
+            keep &= ~neg_missing
+        frame["order_id"] = oid
+    else:
+        frame["order_id"] = cust + "|" + dates.dt.strftime("%Y-%m-%d")
+        if refunds == "net" and neg.any():
+            # Without order ids a refund cannot be matched to its purchase.
+            ledger.drop("refund without order id (cannot be matched)", int(neg.sum()))
+            keep &= ~neg
+    if refunds == "drop" and neg.any():
+        ledger.drop("refund (negative amount) ignored", int((neg & keep).sum()))
+        keep &= ~neg
+
+    frame = frame[keep]
+    # --- collapse to one row per order ----------------------------------------
+    if frame["order_id"].duplicated().any():
+        owners = frame.groupby("order_id", sort=False)["customer_id"].nunique()
+        shared = owners[owners > 1]
+        if len(shared):
+            ex = ", ".join(repr(o) for o in shared.index[:_MAX_SHOWN])
+            raise DataValidationError(
+                f"{src}: {len(shared):,} order ids belong to more than one customer (e.g. {ex}) in "
+                f"{ocol or 'the synthesised order id'!r}. Check the order id column (order_col={ocol!r})."
+            )
+        is_refund_row = frame["amount"] < 0
+        g = frame.groupby("order_id", sort=False)
+        agg = {"customer_id": "first", "amount": "sum"}
+        agg.update({c: "first" for c in frame.columns if c not in ("customer_id", "order_date", "amount", "order_id")})
+        # An order is dated by its earliest purchase row (a refund never moves it).
+        purchase_date = frame["order_date"].where(~is_refund_row)
+        out = g.agg(agg)
+        out["order_date"] = purchase_date.groupby(frame["order_id"], sort=False).min()
+        netted = int(is_refund_row.sum())
+        refund_only = out["order_date"].isna()
+        if refund_only.any():
+            # refund rows whose order has no purchase row in this extract
+            n_rows = int(frame["order_id"].isin(out.index[refund_only]).sum())
+            ledger.drop("refund whose order is not in the data", n_rows)
+            netted -= n_rows
+            out = out[~refund_only]
+        rows_per_order = frame.groupby("order_id", sort=False).size()
+        full = out["amount"] <= 0
+        if full.any():
+            n_rows = int(rows_per_order[out.index[full]].sum())
+            ledger.drop("order fully refunded (net amount <= 0)", n_rows)
+            netted -= int(is_refund_row[frame["order_id"].isin(out.index[full])].sum())
+            out = out[~full]
+        ledger.policies["refund rows netted"] = str(max(netted, 0))
+        out = out.reset_index()
+        ledger.rows_used = int(rows_per_order[out["order_id"]].sum())
+    else:
+        out = frame.reset_index(drop=True)
+        if refunds == "net" and (out["amount"] < 0).any():
+            # A negative row that is its own order (unique id): a refund of an order not in the data.
+            orphan = out["amount"] < 0
+            ledger.drop("refund whose order is not in the data", int(orphan.sum()))
+            out = out[~orphan].reset_index(drop=True)
+        ledger.rows_used = len(out)
+    cols = list(CANONICAL_COLUMNS) + [c for c in out.columns if c not in CANONICAL_COLUMNS]
+    out = out[cols].sort_values("order_date", kind="stable").reset_index(drop=True)
+    out["customer_id"] = out["customer_id"].astype("string")
+    out["order_id"] = out["order_id"].astype("string")
+    out["amount"] = out["amount"].astype("float64")
+    out["order_date"] = out["order_date"].astype("datetime64[ns]")
+    if len(out) == 0:
+        raise DataValidationError(
+            f"{src}: no orders remain after applying the policies ({', '.join(f'{k}: {v:,}' for k, v in ledger.dropped.items())}). "
+            "Check as_of and the refund/invalid-row policies."
+        )
+    ledger.orders = len(out)
+    ledger.customers = int(out["customer_id"].nunique())
+    ledger.first_date = str(out["order_date"].iloc[0].date())
+    ledger.last_date = str(out["order_date"].iloc[-1].date())
+    ledger.check_balanced()
+    return LoadedTransactions(out, ledger)
+
+
+# ----------------------------------------------------------------------------
+# the two optional inputs: marketing-spend ledger and subscription table
+# ----------------------------------------------------------------------------
+
+SPEND_KINDS = ("acquisition", "retention")
+
+
+def load_spend(
+    source: str | Path | pd.DataFrame,
+    *,
+    month_col: str = "month",
+    channel_col: str = "channel",
+    kind_col: str = "kind",
+    spend_col: str = "spend",
+) -> pd.DataFrame:
+    """Load a monthly marketing-spend ledger.
+
+    One row per (month, channel, kind). ``kind`` is ``"acquisition"`` (spend to win
+    new customers) or ``"retention"`` (spend on existing customers: CRM, loyalty,
+    win-back). ``month`` is ``YYYY-MM`` or any date inside the month.
+
+    Parameters
+    ----------
+    source : path or DataFrame
+    month_col, channel_col, kind_col, spend_col : str
+        Column names in ``source``.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``month`` (``Period[M]``), ``channel`` (string), ``kind`` (string),
+        ``spend`` (float64, >= 0), in input order; rows for the same
+        (month, channel, kind) are summed.
+
+    Raises
+    ------
+    DataValidationError
+        Missing file or column, unparseable month, unknown kind, negative or
+        non-numeric spend (rows named).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"month": ["2024-01", "2024-01"], "channel": ["search", "search"],
+    ...                     "kind": ["acquisition", "retention"], "spend": [1000, 200.5]})
+    >>> load_spend(raw)["spend"].sum()
+    np.float64(1200.5)
+    """
+    src = _describe(source)
+    is_file = not isinstance(source, pd.DataFrame)
+    raw = read_table(source, what="spend ledger", str_cols=(month_col, channel_col, kind_col))
+    if isinstance(source, pd.DataFrame):
+        raw = raw.reset_index(drop=True)
+    if len(raw) == 0:
+        raise DataValidationError(f"{src}: the spend ledger has a header but no rows.")
+    cols = {role: resolve_column(raw, name, role=role, source=src, param=param) for role, name, param in (
+        ("month", month_col, "month_col"), ("channel", channel_col, "channel_col"),
+        ("kind", kind_col, "kind_col"), ("spend", spend_col, "spend_col"))}
+    month_text = raw[cols["month"]].astype("string").str.strip()
+    parsed = pd.to_datetime(month_text, format="%Y-%m", errors="coerce")
+    parsed = parsed.fillna(pd.to_datetime(month_text, errors="coerce", format="ISO8601"))
+    bad = parsed.isna()
+    if bad.any():
+        raise DataValidationError(
+            f"{src}: column {cols['month']!r} has {int(bad.sum()):,} values that are not months "
+            f"({_show_rows(raw, bad, cols['month'], is_file)}). Use YYYY-MM, e.g. 2024-03."
+        )
+    kind = raw[cols["kind"]].astype("string").str.strip().str.lower()
+    bad = ~kind.isin(SPEND_KINDS)
+    if bad.any():
+        raise DataValidationError(
+            f"{src}: column {cols['kind']!r} must be 'acquisition' or 'retention'; found "
+            f"{_show_rows(raw, bad, cols['kind'], is_file)}. Label each spend line with what it paid for."
+        )
+    spend = pd.to_numeric(raw[cols["spend"]], errors="coerce")
+    bad = spend.isna() | (spend < 0)
+    if bad.any():
+        raise DataValidationError(
+            f"{src}: column {cols['spend']!r} needs non-negative numbers; found "
+            f"{_show_rows(raw, bad, cols['spend'], is_file)}. Record refunds from a vendor as lower spend in the month."
+        )
+    channel = raw[cols["channel"]].astype("string").str.strip()
+    bad = channel.isna() | (channel == "")
+    if bad.any():
+        raise DataValidationError(
+            f"{src}: column {cols['channel']!r} is empty in {_show_rows(raw, bad, cols['channel'], is_file)}. "
+            "Use a channel name such as 'search', or 'all' for spend not split by channel."
+        )
+    out = pd.DataFrame({"month": parsed.dt.to_period("M"), "channel": channel, "kind": kind,
+                        "spend": spend.astype("float64")})
+    return out.groupby(["month", "channel", "kind"], sort=True, as_index=False)["spend"].sum()
+
+
+def load_subscriptions(
+    source: str | Path | pd.DataFrame,
+    *,
+    subscription_col: str = "subscription_id",
+    customer_col: str = "customer_id",
+    plan_col: str = "plan",
+    start_col: str = "start_date",
+    end_col: str = "end_date",
+) -> pd.DataFrame:
+    """Load a subscription table: one row per subscription, with start and (optional) end.
+
+    An empty ``end_date`` means the subscription was still active when the data was
+    extracted (right-censored). Tenure conventions are left to the analysis.
+
+    Returns
+    -------
+    DataFrame
+        ``subscription_id``, ``customer_id``, ``plan`` (strings), ``start_date``,
+        ``end_date`` (``datetime64[ns]`` days, NaT if active), then other columns.
+
+    Raises
+    ------
+    DataValidationError
+        Missing file or column, unparseable dates, missing ids, an end before its start.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"subscription_id": ["s1", "s2"], "customer_id": ["a", "b"],
+    ...     "plan": ["basic", "plus"], "start_date": ["2024-01-05", "2024-02-01"],
+    ...     "end_date": ["2024-04-05", None]})
+    >>> load_subscriptions(raw)["end_date"].isna().tolist()
+    [False, True]
+    """
+    src = _describe(source)
+    is_file = not isinstance(source, pd.DataFrame)
+    raw = read_table(source, what="subscriptions", str_cols=(subscription_col, customer_col))
+    if isinstance(source, pd.DataFrame):
+        raw = raw.reset_index(drop=True)
+    if len(raw) == 0:
+        raise DataValidationError(f"{src}: the subscription table has a header but no rows.")
+    names = {}
+    for role, name, param in (("subscription_id", subscription_col, "subscription_col"),
+                              ("customer_id", customer_col, "customer_col"), ("plan", plan_col, "plan_col"),
+                              ("start_date", start_col, "start_col"), ("end_date", end_col, "end_col")):
+        names[role] = resolve_column(raw, name, role=role.replace("_", " "), source=src, param=param)
+    out = pd.DataFrame(index=raw.index)
+    for role in ("subscription_id", "customer_id", "plan"):
+        v = raw[names[role]].astype("string").str.strip()
+        bad = v.isna() | (v == "")
+        if bad.any():
+            raise DataValidationError(
+                f"{src}: column {names[role]!r} is empty in {_show_rows(raw, bad, names[role], is_file)}. Fill it in."
+            )
+        out[role] = v
+    for role in ("start_date", "end_date"):
+        text = raw[names[role]].astype("string").str.strip()
+        text = text.mask(text == "")
+        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601").dt.normalize()
+        bad = parsed.isna() & (text.notna() if role == "end_date" else True)
+        if bad.any():
+            raise DataValidationError(
+                f"{src}: column {names[role]!r} has values that are not dates "
+                f"({_show_rows(raw, bad, names[role], is_file)}). Use YYYY-MM-DD"
+                + ("; leave the end empty for an active subscription." if role == "end_date" else ".")
+            )
+        out[role] = parsed.astype("datetime64[ns]")
+    bad = out["end_date"].notna() & (out["end_date"] < out["start_date"])
+    if bad.any():
+        raise DataValidationError(
+            f"{src}: {int(bad.sum()):,} subscriptions end before they start "
+            f"({_show_rows(raw, bad, names['subscription_id'], is_file)}). Check {names['start_date']!r} and "
+            f"{names['end_date']!r} for swapped columns."
+        )
+    for c in raw.columns:
+        if c not in names.values():
+            out[c] = raw[c]
+    return out

@@ -1,0 +1,68 @@
+"""How a notebook hands its headline numbers to the report runner.
+
+The runner injects ``metrics_path`` into every notebook that declares it. The
+notebook ends with ``save_metrics({...}, metrics_path)``; the runner merges the
+files into ``metrics.json``. Run by hand (``metrics_path=""``), nothing is written.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+__all__ = ["save_metrics", "to_jsonable"]
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert numpy/pandas scalars to plain JSON values; NaN and inf become ``None``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_jsonable({"a": np.float64(0.5), "b": float("nan"), "c": [np.int64(2)]})
+    {'a': 0.5, 'b': None, 'c': [2]}
+    """
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def save_metrics(metrics: Mapping[str, Any], path: str | Path | None) -> dict[str, Any]:
+    """Write a notebook's headline numbers as JSON to ``path`` (skip if ``path`` is empty).
+
+    Parameters
+    ----------
+    metrics : mapping
+        Flat ``name -> number/str/None``. Floats are rounded to 6 significant digits
+        so that reruns give byte-identical files.
+    path : str or Path or None
+        Destination; ``""`` or ``None`` writes nothing (interactive use).
+
+    Returns
+    -------
+    dict
+        The JSON-ready metrics (handy to display in the notebook).
+
+    Examples
+    --------
+    >>> save_metrics({"mean_clv": 123.456789123}, "")
+    {'mean_clv': 123.457}
+    """
+    clean = to_jsonable(dict(metrics))
+    clean = {k: (float(f"{v:.6g}") if isinstance(v, float) else v) for k, v in clean.items()}
+    if path:
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(json.dumps(clean, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return clean

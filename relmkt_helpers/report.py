@@ -1,0 +1,431 @@
+"""The report runner: notebooks -> one month's HTML report, atomically.
+
+``relmkt report`` (and ``make report``) is the only path from the notebooks to a
+report. For one month it:
+
+1. validates the inputs at the edge (transactions, optional spend ledger and
+   subscription table, the month) before any notebook runs, so bad input fails
+   fast and leaves nothing behind;
+2. runs every ``notebooks/NN_*.ipynb`` with papermill, injecting only the
+   parameters each notebook declares (checked with ``papermill.inspect_notebook``;
+   unknown user parameters are rejected, where papermill itself only warns);
+3. renders each executed notebook to HTML (code hidden unless ``with_code``);
+4. writes ``metrics.json`` (headline KPIs computed from the data, with the change
+   against the previous month, merged with each notebook's own headline figures)
+   and ``index.html``;
+5. builds everything in a hidden temporary folder and renames it into place only
+   when every notebook succeeded. A failed run keeps its executed notebooks in
+   ``<out>/<month>.failed/`` and never touches an existing good report.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import pandas as pd
+
+from . import config
+from .errors import ParameterError, ReportError
+from .io import RowLedger, load_spend, load_subscriptions
+from .kpis import load_month, month_metrics
+from .metrics_io import to_jsonable
+
+__all__ = ["ReportResult", "build_report", "discover_notebooks", "notebook_parameters", "METRICS_SCHEMA_VERSION"]
+
+METRICS_SCHEMA_VERSION = 1
+_NOTEBOOK_NAME = re.compile(r"^\d{2}_[A-Za-z0-9_]+\.ipynb$")
+
+#: Parameters the runner injects into every notebook that declares them.
+RUNNER_PARAMETERS = (
+    "data_path", "spend_path", "subscriptions_path", "month", "as_of", "metrics_path", "output_dir",
+    "customer_col", "date_col", "amount_col", "order_col",
+)
+
+
+@dataclass
+class ReportResult:
+    """What :func:`build_report` returns.
+
+    Attributes
+    ----------
+    month : str
+    path : Path
+        The report folder (``<out>/<month>``).
+    index : Path
+        Its ``index.html``.
+    metrics : dict
+        The contents of ``metrics.json``.
+    timings : dict
+        Seconds per notebook (not written to ``metrics.json``, which must be
+        identical across reruns).
+    """
+
+    month: str
+    path: Path
+    index: Path
+    metrics: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def discover_notebooks(folder: Path | str = config.NOTEBOOKS_DIR) -> list[Path]:
+    """The analysis notebooks of a report: ``NN_name.ipynb`` in ``folder``, sorted.
+
+    Sub-folders (``workshop/``) are not part of the report.
+
+    Examples
+    --------
+    >>> [p.name for p in discover_notebooks()][:1]
+    ['00_data_overview.ipynb']
+    """
+    folder = Path(folder)
+    found = sorted(p for p in folder.glob("*.ipynb") if _NOTEBOOK_NAME.match(p.name))
+    if not found:
+        raise ReportError(f"no analysis notebooks (NN_name.ipynb) found in {folder}.")
+    return found
+
+
+def notebook_parameters(path: Path | str) -> dict[str, dict[str, Any]]:
+    """The parameters a notebook declares in its ``parameters``-tagged cell.
+
+    Returns papermill's description: name -> {inferred_type_name, default, help}.
+
+    Examples
+    --------
+    >>> "data_path" in notebook_parameters(discover_notebooks()[0])
+    True
+    """
+    import papermill
+
+    return dict(papermill.inspect_notebook(str(path)))
+
+
+def _html_exporter(with_code: bool):
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab")
+    exporter.exclude_input = not with_code
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    # Reports are read offline: no scripts from CDNs (they would fail without a network).
+    exporter.mathjax_url = ""
+    exporter.require_js_url = ""
+    exporter.widget_renderer_url = ""
+    exporter.jquery_url = ""
+    return exporter
+
+
+def _strip_cdn_scripts(html: str) -> str:
+    return re.sub(r'<script[^>]+src="https?://[^"]*"[^>]*>\s*</script>', "", html)
+
+
+def _render_html(nb_path: Path, html_path: Path, with_code: bool, title: str) -> None:
+    import nbformat
+
+    nb = nbformat.read(nb_path, as_version=4)
+    # The injected-parameters cell is plumbing; hide it even in --with-code pages.
+    nb.cells = [c for c in nb.cells if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+    body, _ = _html_exporter(with_code).from_notebook_node(nb, resources={"metadata": {"name": title}})
+    html_path.write_text(_strip_cdn_scripts(body), encoding="utf-8")
+
+
+def _notebook_title(nb_path: Path) -> str:
+    import nbformat
+
+    nb = nbformat.read(nb_path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return nb_path.stem
+
+
+def _headline_images(nb_path: Path, img_dir: Path, stem: str) -> list[str]:
+    """Save the PNG outputs of cells tagged ``headline`` and return their relative paths."""
+    import base64
+
+    import nbformat
+
+    nb = nbformat.read(nb_path, as_version=4)
+    out: list[str] = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or "headline" not in cell.get("metadata", {}).get("tags", []):
+            continue
+        for j, output in enumerate(cell.get("outputs", [])):
+            data = output.get("data", {})
+            if "image/png" in data:
+                img_dir.mkdir(parents=True, exist_ok=True)
+                name = f"{stem}-{i:02d}-{j}.png"
+                (img_dir / name).write_bytes(base64.b64decode(data["image/png"]))
+                out.append(f"{img_dir.name}/{name}")
+    return out
+
+
+def _parse_user_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    return dict(params or {})
+
+
+def _check_user_params(user: Mapping[str, Any], declared: Mapping[str, Mapping[str, Any]]) -> None:
+    known = set().union(*declared.values()) if declared else set()
+    unknown = sorted(set(user) - known)
+    if unknown:
+        raise ParameterError(
+            f"unknown notebook parameter(s): {', '.join(unknown)}. The notebooks declare: "
+            f"{', '.join(sorted(known - set(RUNNER_PARAMETERS)))} (and the runner sets "
+            f"{', '.join(RUNNER_PARAMETERS)}). Check the spelling; see `papermill --help-notebook NOTEBOOK`."
+        )
+    clash = sorted(set(user) & set(RUNNER_PARAMETERS))
+    if clash:
+        raise ParameterError(
+            f"parameter(s) {', '.join(clash)} are set by the runner from its own options "
+            "(--data, --spend, --subscriptions, --month, --*-col); use those instead of -p."
+        )
+
+
+def _failure_message(nb: Path, exc: Exception, failed_dir: Path) -> str:
+    cell = getattr(exc, "cell_index", None)
+    ename = getattr(exc, "ename", type(exc).__name__)
+    evalue = getattr(exc, "evalue", str(exc))
+    where = f" in cell {cell}" if cell is not None else ""
+    source = getattr(exc, "source", "")
+    first_line = source.strip().splitlines()[0] if source and source.strip() else ""
+    code = f" (`{first_line[:80]}`)" if first_line else ""
+    return (
+        f"notebook {nb.name} failed{where}{code}: {ename}: {evalue}\n"
+        f"The executed notebooks, with the error shown, are in {failed_dir}. "
+        "No report was replaced."
+    )
+
+
+def build_report(
+    data_path: str | Path,
+    *,
+    spend_path: str | Path | None = None,
+    subscriptions_path: str | Path | None = None,
+    month: str | None = None,
+    out_dir: str | Path = config.REPORTS_DIR,
+    notebooks: Iterable[Path | str] | None = None,
+    params: Mapping[str, Any] | None = None,
+    with_code: bool = False,
+    customer_col: str = "customer_id",
+    date_col: str = "order_date",
+    amount_col: str = "amount",
+    order_col: str | None = None,
+    progress: bool = True,
+    kernel_name: str = config.KERNEL_NAME,
+) -> ReportResult:
+    """Run the analysis notebooks for one month and write ``<out_dir>/<month>/``.
+
+    Parameters
+    ----------
+    data_path : path
+        Transactions (CSV/Parquet), read through :func:`relmkt_helpers.load_transactions`.
+    spend_path, subscriptions_path : path, optional
+        Marketing-spend ledger and subscription table. Without them the notebooks
+        say what they cannot compute.
+    month : str, optional
+        ``YYYY-MM``; default: the last complete month in the data. The analysis date
+        ``as_of`` is the month's last day; later rows are left out (and counted in
+        the row ledger).
+    out_dir : path
+        Parent folder of the report (default ``reports/``).
+    notebooks : iterable of paths, optional
+        Default: every ``notebooks/NN_*.ipynb``.
+    params : mapping, optional
+        Extra notebook parameters; each must be declared by at least one notebook.
+    with_code : bool
+        Show code cells in the HTML pages.
+    customer_col, date_col, amount_col, order_col : str
+        Column mapping of the transactions file.
+    progress : bool
+        Show a progress bar across notebooks.
+
+    Returns
+    -------
+    ReportResult
+
+    Raises
+    ------
+    DataValidationError
+        Bad input data (nothing is written).
+    ParameterError
+        Bad month or unknown parameter (nothing is written).
+    ReportError
+        A notebook failed; its executed copy is in ``<out_dir>/<month>.failed/``.
+
+    Examples
+    --------
+    >>> from relmkt_helpers import config
+    >>> result = build_report(config.SAMPLE_TRANSACTIONS, month="2025-06", out_dir="/tmp/relmkt-doc",
+    ...                       progress=False)  # doctest: +SKIP
+    >>> result.index.name  # doctest: +SKIP
+    'index.html'
+    """
+    import papermill
+    from tqdm.auto import tqdm
+
+    started = time.perf_counter()
+    data_path = Path(data_path).resolve()
+    user_params = _parse_user_params(params)
+    cols = dict(customer_col=customer_col, date_col=date_col, amount_col=amount_col, order_col=order_col)
+
+    # 1. validate at the edge, before anything is written -------------------
+    tx, ledger, period = load_month(data_path, month, **cols)
+    as_of = period.end_time.normalize()
+    if spend_path:
+        spend = load_spend(spend_path)
+        data_months = pd.period_range(tx["order_date"].min(), as_of, freq="M")
+        if not spend["month"].isin(data_months).any():
+            raise ParameterError(
+                f"the spend ledger {spend_path} covers {spend['month'].min()} .. {spend['month'].max()}, "
+                f"which does not overlap the transactions ({data_months[0]} .. {data_months[-1]}). "
+                "Pass the ledger for the same business and period, or leave --spend out."
+            )
+    if subscriptions_path:
+        load_subscriptions(subscriptions_path)
+    nb_paths = [Path(p).resolve() for p in (notebooks or discover_notebooks())]
+    declared = {p.stem: notebook_parameters(p) for p in nb_paths}
+    _check_user_params(user_params, declared)
+
+    # 2. run into a temporary folder ------------------------------------------
+    out_dir = Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    final = out_dir / str(period)
+    tmp = out_dir / f".{period}.partial-{os.getpid()}"
+    failed = out_dir / f"{period}.failed"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    (tmp / "metrics").mkdir(parents=True)
+    base = {
+        "data_path": str(data_path),
+        "spend_path": str(Path(spend_path).resolve()) if spend_path else "",
+        "subscriptions_path": str(Path(subscriptions_path).resolve()) if subscriptions_path else "",
+        "month": str(period),
+        "as_of": str(as_of.date()),
+        "output_dir": str(tmp),
+        "customer_col": customer_col,
+        "date_col": date_col,
+        "amount_col": amount_col,
+        "order_col": order_col or "",
+    }
+    timings: dict[str, float] = {}
+    pages: list[dict[str, Any]] = []
+    bar = tqdm(nb_paths, desc=f"report {period}", unit="notebook", disable=not progress)
+    try:
+        for nb in bar:
+            bar.set_postfix_str(nb.stem)
+            wanted = declared[nb.stem]
+            values = {**base, "metrics_path": str(tmp / "metrics" / f"{nb.stem}.json"), **user_params}
+            injected = {k: v for k, v in values.items() if k in wanted}
+            executed = tmp / nb.name
+            t0 = time.perf_counter()
+            try:
+                papermill.execute_notebook(
+                    str(nb), str(executed), parameters=injected, kernel_name=kernel_name,
+                    progress_bar=False, log_output=False, cwd=str(nb.parent),
+                )
+            except Exception as exc:  # papermill wraps kernel errors in PapermillExecutionError
+                if failed.exists():
+                    shutil.rmtree(failed)
+                tmp.rename(failed)
+                raise ReportError(_failure_message(nb, exc, failed)) from None
+            timings[nb.stem] = round(time.perf_counter() - t0, 2)
+            title = _notebook_title(executed)
+            _render_html(executed, tmp / f"{nb.stem}.html", with_code, title)
+            pages.append({"stem": nb.stem, "title": title, "html": f"{nb.stem}.html", "ipynb": nb.name,
+                          "images": _headline_images(executed, tmp / "img", nb.stem)})
+    finally:
+        bar.close()
+
+    # 3. metrics and index ------------------------------------------------------
+    metrics = _assemble_metrics(tx, ledger, period, tmp / "metrics", bool(spend_path), bool(subscriptions_path),
+                                data_path)
+    (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    _write_index(tmp / "index.html", metrics, pages, data_path)
+
+    # 4. swap into place atomically ---------------------------------------------
+    old = out_dir / f".{period}.old-{os.getpid()}"
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)
+    if old.exists():
+        shutil.rmtree(old)
+    if failed.exists():
+        shutil.rmtree(failed)  # this month now has a good report
+    timings["total"] = round(time.perf_counter() - started, 2)
+    return ReportResult(month=str(period), path=final, index=final / "index.html", metrics=metrics, timings=timings)
+
+
+def _assemble_metrics(tx: pd.DataFrame, ledger: RowLedger, period: pd.Period, metrics_dir: Path,
+                      has_spend: bool, has_subs: bool, data_path: Path) -> dict[str, Any]:
+    m = month_metrics(tx, period)
+    out: dict[str, Any] = {
+        "schema_version": METRICS_SCHEMA_VERSION,
+        "month": str(period),
+        "as_of": str(period.end_time.date()),
+        "data_file": data_path.name,
+        "rows_read": ledger.rows_read,
+        "rows_used": ledger.rows_used,
+        "rows_dropped": ledger.dropped,
+        "inputs": {"spend_ledger": has_spend, "subscriptions": has_subs},
+    }
+    for key in ("orders", "revenue", "customers_active", "customers_new", "customers_returning",
+                "retention_rate_prev_month", "repeat_purchase_rate", "average_order_value"):
+        out[key] = m[key]
+    out["previous_month"] = m["previous"]
+    out["change_vs_previous_month"] = m["change"]
+    analyses: dict[str, Any] = {}
+    for f in sorted(metrics_dir.glob("*.json")):
+        analyses[f.stem] = json.loads(f.read_text(encoding="utf-8"))
+    out["analyses"] = analyses
+    return to_jsonable(out)
+
+
+_KPI_LABELS = (
+    ("customers_active", "Active customers", "int"),
+    ("customers_new", "New customers", "int"),
+    ("revenue", "Revenue", "money"),
+    ("orders", "Orders", "int"),
+    ("retention_rate_prev_month", "Retention vs previous month", "pct"),
+    ("repeat_purchase_rate", "Repeat-purchase rate", "pct"),
+    ("average_order_value", "Average order value", "money"),
+)
+
+
+def _fmt(value: Any, kind: str) -> str:
+    if value is None:
+        return "n/a"
+    if kind == "int":
+        return f"{int(value):,}"
+    if kind == "money":
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.2f}"
+    return f"{100 * value:.1f}%"
+
+
+def _fmt_change(value: Any, kind: str) -> tuple[str, str]:
+    if value is None:
+        return "no previous month", "flat"
+    if kind == "pct":
+        text = f"{100 * value:+.1f} pts"
+    else:
+        text = f"{100 * value:+.1f}%"
+    return text, ("up" if value > 0 else "down" if value < 0 else "flat")
+
+
+def _write_index(path: Path, metrics: Mapping[str, Any], pages: list[dict[str, Any]], data_path: Path) -> None:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("relmkt_helpers", "templates"), autoescape=select_autoescape())
+    kpis = []
+    for key, label, kind in _KPI_LABELS:
+        change, direction = _fmt_change(metrics["change_vs_previous_month"].get(key), kind)
+        kpis.append({"label": label, "value": _fmt(metrics.get(key), kind), "change": change,
+                     "direction": direction})
+    html = env.get_template("index.html").render(metrics=metrics, kpis=kpis, pages=pages, data_name=data_path.name)
+    path.write_text(html, encoding="utf-8")
