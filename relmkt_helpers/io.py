@@ -27,8 +27,12 @@ Policies (all explicit parameters, all counted in the ledger, none silent):
   is zero or less was fully refunded and is dropped. A refund row without an
   order id cannot be matched and is dropped. ``"drop"`` ignores all negative
   rows (gross revenue). ``"error"`` raises.
-* **Exact duplicate rows** (every column equal), ``duplicates=``: ``"drop"``
-  (default) keeps the first, ``"keep"`` keeps all, ``"error"`` raises.
+* **Exact duplicate rows** (every column equal), ``duplicates=``: ``"auto"``
+  (default) drops repeats when the data has order ids (a repeated line with the
+  same order id is a double export) and keeps them when it has none (two equal
+  rows may be two equal purchases on one day; they sum into that customer-day
+  order). ``"drop"`` keeps the first, ``"keep"`` keeps all, ``"error"`` raises.
+* **Zero amounts** are kept: a free order (sample, voucher) is still a purchase.
 * **Invalid rows** (missing customer id, unparseable date, non-numeric
   amount), ``on_invalid=``: ``"error"`` (default) raises naming the rows,
   ``"drop"`` drops them into the ledger.
@@ -86,8 +90,8 @@ class RowLedger:
     Examples
     --------
     >>> import pandas as pd
-    >>> raw = pd.DataFrame({"customer_id": ["a", "a", "b"], "order_date": ["2024-01-01"] * 3,
-    ...                     "amount": [10.0, 10.0, 5.0]})
+    >>> raw = pd.DataFrame({"order_id": ["o1", "o1", "o2"], "customer_id": ["a", "a", "b"],
+    ...                     "order_date": ["2024-01-01"] * 3, "amount": [10.0, 10.0, 5.0]})
     >>> tx, ledger = load_transactions(raw)
     >>> ledger.rows_read, ledger.rows_used, ledger.dropped
     (3, 2, {'exact duplicate row': 1})
@@ -102,6 +106,7 @@ class RowLedger:
     customers: int = 0
     first_date: str | None = None
     last_date: str | None = None
+    refund_rows_netted: int = 0
 
     def drop(self, reason: str, n: int) -> None:
         """Record ``n`` rows dropped for ``reason`` (no-op for zero)."""
@@ -141,6 +146,7 @@ class RowLedger:
             "customers": self.customers,
             "first_date": self.first_date,
             "last_date": self.last_date,
+            "refund_rows_netted": self.refund_rows_netted,
         }
 
     def __str__(self) -> str:
@@ -155,6 +161,8 @@ class RowLedger:
             f"orders      {self.orders:>12,}",
             f"customers   {self.customers:>12,}",
             f"dates       {self.first_date} .. {self.last_date}",
+        ] + ([f"refunds     {self.refund_rows_netted:>12,}  rows netted into their orders"]
+             if self.refund_rows_netted else []) + [
             "policies    " + ", ".join(f"{k}={v}" for k, v in self.policies.items()),
         ]
         return "\n".join(lines)
@@ -383,7 +391,7 @@ def load_transactions(
     dayfirst: bool = False,
     timezone: str | None = None,
     refunds: str = "net",
-    duplicates: str = "drop",
+    duplicates: str = "auto",
     on_invalid: str = "error",
     after_as_of: str = "error",
     keep_cols: list[str] | None = None,
@@ -413,8 +421,8 @@ def load_transactions(
         converted to. Required when the column mixes UTC offsets.
     refunds : {"net", "drop", "error"}
         Policy for negative amounts (see module docstring).
-    duplicates : {"drop", "keep", "error"}
-        Policy for rows equal in every column.
+    duplicates : {"auto", "drop", "keep", "error"}
+        Policy for rows equal in every column (``"auto"``: drop with order ids, keep without).
     on_invalid : {"error", "drop"}
         Policy for rows with a missing customer id, unparseable date or non-numeric amount.
     after_as_of : {"error", "drop"}
@@ -450,7 +458,7 @@ def load_transactions(
     (3, 3, 2)
     """
     _check_choice("refunds", refunds, ("net", "drop", "error"))
-    _check_choice("duplicates", duplicates, ("drop", "keep", "error"))
+    _check_choice("duplicates", duplicates, ("auto", "drop", "keep", "error"))
     _check_choice("on_invalid", on_invalid, ("error", "drop"))
     _check_choice("after_as_of", after_as_of, ("error", "drop"))
     src = _describe(source)
@@ -472,12 +480,12 @@ def load_transactions(
     ocol = resolve_column(raw, order_col, role="order id", source=src, param="order_col") if order_col else None
     if len({ccol, dcol, acol, ocol} - {None}) < len([c for c in (ccol, dcol, acol, ocol) if c]):
         raise ParameterError(f"{src}: the same column is used for two roles ({ccol}, {dcol}, {acol}, {ocol}).")
-    ledger.policies = {"refunds": refunds, "duplicates": duplicates, "on_invalid": on_invalid,
-                       "after_as_of": after_as_of, "orders": "order id" if ocol else "customer-day"}
-    if timezone:
-        ledger.policies["timezone"] = timezone
 
     # --- exact duplicates ------------------------------------------------
+    if duplicates == "auto":
+        # With order ids, a repeated row is a double export. Without them, two identical rows may be
+        # two identical purchases on one day: keep them (they sum into that customer-day's order).
+        duplicates = "drop" if ocol else "keep"
     dup = raw.duplicated(keep="first")
     if dup.any():
         if duplicates == "error":
@@ -488,6 +496,10 @@ def load_transactions(
         if duplicates == "drop":
             ledger.drop("exact duplicate row", int(dup.sum()))
     keep = ~dup if duplicates == "drop" else pd.Series(True, index=raw.index)
+    ledger.policies = {"refunds": refunds, "duplicates": duplicates, "on_invalid": on_invalid,
+                       "after_as_of": after_as_of, "orders": "order id" if ocol else "customer-day"}
+    if timezone:
+        ledger.policies["timezone"] = timezone
 
     # --- parse the three (four) contract columns ---------------------------
     cust = raw[ccol].astype("string").str.strip()
@@ -605,13 +617,14 @@ def load_transactions(
             netted -= n_rows
             out = out[~refund_only]
         rows_per_order = frame.groupby("order_id", sort=False).size()
-        full = out["amount"] <= 0
+        had_refund = is_refund_row.groupby(frame["order_id"], sort=False).any().reindex(out.index)
+        full = (out["amount"] <= 0) & had_refund  # a $0 order without refunds is a free order, kept
         if full.any():
             n_rows = int(rows_per_order[out.index[full]].sum())
             ledger.drop("order fully refunded (net amount <= 0)", n_rows)
             netted -= int(is_refund_row[frame["order_id"].isin(out.index[full])].sum())
             out = out[~full]
-        ledger.policies["refund rows netted"] = str(max(netted, 0))
+        ledger.refund_rows_netted = max(netted, 0)
         out = out.reset_index()
         ledger.rows_used = int(rows_per_order[out["order_id"]].sum())
     else:

@@ -19,6 +19,9 @@ __all__ = ["save_metrics", "to_jsonable"]
 def to_jsonable(value: Any) -> Any:
     """Convert numpy/pandas scalars to plain JSON values; NaN and inf become ``None``.
 
+    Floats are rounded to 10 significant digits, so that summation noise
+    (``171770.50999999995``) does not reach reports and reruns compare equal.
+
     Examples
     --------
     >>> import numpy as np
@@ -31,8 +34,8 @@ def to_jsonable(value: Any) -> Any:
         return [to_jsonable(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+    if isinstance(value, float):
+        return float(f"{value:.10g}") if math.isfinite(value) else None
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value

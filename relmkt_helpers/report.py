@@ -121,7 +121,10 @@ def _html_exporter(with_code: bool):
 
 
 def _strip_cdn_scripts(html: str) -> str:
-    return re.sub(r'<script[^>]+src="https?://[^"]*"[^>]*>\s*</script>', "", html)
+    """Remove script tags that would reach for the network (or load the page itself as a script)."""
+    html = re.sub(r'<script[^>]+src="(https?://[^"]*)?"[^>]*>\s*</script>', "", html)
+    return re.sub(r'<script type="module">(?:(?!</script>).)*cdnjs(?:(?!</script>).)*</script>', "", html,
+                  flags=re.S)
 
 
 def _render_html(nb_path: Path, html_path: Path, with_code: bool, title: str) -> None:

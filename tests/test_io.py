@@ -341,3 +341,20 @@ def test_load_subscriptions_active_is_nat(tmp_path):
     subs = load_subscriptions(write_csv(tmp_path, text, "subs.csv"))
     assert subs["end_date"].isna().all() and subs["monthly_price"].tolist() == [9.5]
     assert np.issubdtype(subs["start_date"].dtype, np.datetime64)
+
+
+def test_zero_amount_orders_are_kept_not_called_refunds(tmp_path):
+    # CDNOW has $0 purchases; they are orders (activity), not refunds.
+    text = "customer_id,order_date,amount\na,2024-01-01,0\na,2024-01-03,0.00\n"
+    tx, ledger = load_transactions(write_csv(tmp_path, text))
+    assert tx["amount"].tolist() == [0.0, 0.0] and ledger.dropped == {}
+
+
+def test_duplicates_auto_depends_on_order_ids(tmp_path):
+    no_ids = "customer_id,order_date,amount\na,2024-01-01,5\na,2024-01-01,5\n"
+    tx, ledger = load_transactions(write_csv(tmp_path, no_ids))
+    # two identical purchases on one day: summed into the customer-day order, not dropped
+    assert tx["amount"].tolist() == [10.0] and ledger.policies["duplicates"] == "keep"
+    with_ids = "order_id,customer_id,order_date,amount\no1,a,2024-01-01,5\no1,a,2024-01-01,5\n"
+    tx, ledger = load_transactions(write_csv(tmp_path, with_ids))
+    assert tx["amount"].tolist() == [5.0] and ledger.policies["duplicates"] == "drop"

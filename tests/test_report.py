@@ -1,0 +1,178 @@
+"""The report runner: a small report end to end, atomicity, failures and bad input."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from relmkt_helpers import DataValidationError, ParameterError, ReportError, config
+from relmkt_helpers.kpis import month_metrics
+from relmkt_helpers.io import load_transactions
+from relmkt_helpers.report import build_report, discover_notebooks
+
+pytestmark = pytest.mark.slow
+
+OVERVIEW = config.NOTEBOOKS_DIR / "00_data_overview.ipynb"
+
+
+@pytest.fixture(scope="module")
+def small_data(tmp_path_factory) -> Path:
+    """The first 2,000 orders of the bundled sample shop (Jan-Mar 2023)."""
+    folder = tmp_path_factory.mktemp("data")
+    raw = pd.read_csv(config.SAMPLE_TRANSACTIONS, dtype={"customer_id": "str", "order_id": "str"})
+    raw = raw[raw["order_date"] < "2023-04-01"]
+    path = folder / "tx.csv"
+    raw.to_csv(path, index=False)
+    return path
+
+
+def failing_notebook(folder: Path) -> Path:
+    nb = new_notebook(cells=[
+        new_markdown_cell("# Always fails"),
+        new_code_cell('month: str = ""  # month', metadata={"tags": ["parameters"]}),
+        new_code_cell("x = 1"),
+        new_code_cell("raise RuntimeError('boom in the analysis')"),
+    ])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = folder / "01_always_fails.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_discover_notebooks_is_sorted_and_skips_subfolders():
+    names = [p.name for p in discover_notebooks()]
+    assert names == sorted(names) and names[0] == "00_data_overview.ipynb"
+    assert all("/" not in n and n[:2].isdigit() for n in names)
+
+
+def test_small_report_end_to_end(tmp_path, small_data):
+    result = build_report(small_data, month="2023-02", out_dir=tmp_path, notebooks=[OVERVIEW], progress=False)
+    folder = tmp_path / "2023-02"
+    assert result.path == folder and result.index == folder / "index.html"
+    for name in ("index.html", "00_data_overview.html", "00_data_overview.ipynb", "metrics.json"):
+        assert (folder / name).is_file(), name
+    metrics = json.loads((folder / "metrics.json").read_text())
+    # headline numbers equal an independent computation on the data cut at 28 February
+    tx, _ = load_transactions(small_data, as_of="2023-02-28", after_as_of="drop")
+    expected = month_metrics(tx, "2023-02")
+    for key in ("customers_active", "customers_new", "orders", "retention_rate_prev_month",
+                "repeat_purchase_rate"):
+        assert metrics[key] == pytest.approx(expected[key]), key
+    assert metrics["revenue"] == pytest.approx(expected["revenue"], rel=1e-9)
+    assert metrics["month"] == "2023-02" and metrics["as_of"] == "2023-02-28"
+    raw_rows = sum(1 for _ in open(small_data)) - 1
+    assert metrics["rows_read"] == raw_rows
+    assert metrics["rows_used"] == raw_rows - metrics["rows_dropped"]["dated after as_of 2023-02-28"]
+    assert metrics["analyses"]["00_data_overview"]["data_last_date"] == "2023-02-28"
+    index = (folder / "index.html").read_text()
+    assert 'href="00_data_overview.html"' in index and f"{metrics['customers_active']:,}" in index
+    for img in folder.glob("img/*.png"):
+        assert f'src="img/{img.name}"' in index
+    assert list(folder.glob("img/*.png")), "headline charts are copied next to index.html"
+    # no temporary folders left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2023-02"]
+
+
+def test_code_hidden_unless_asked(tmp_path, small_data):
+    build_report(small_data, month="2023-02", out_dir=tmp_path / "a", notebooks=[OVERVIEW], progress=False)
+    build_report(small_data, month="2023-02", out_dir=tmp_path / "b", notebooks=[OVERVIEW], progress=False,
+                 with_code=True)
+    hidden = (tmp_path / "a" / "2023-02" / "00_data_overview.html").read_text()
+    shown = (tmp_path / "b" / "2023-02" / "00_data_overview.html").read_text()
+    assert "monthly_summary" not in hidden and "monthly_summary" in shown
+    assert "injected-parameters" not in shown  # plumbing stays hidden
+    assert "cdnjs" not in hidden and 'src="http' not in hidden  # readable offline
+
+
+def test_rerun_gives_identical_metrics(tmp_path, small_data):
+    first = build_report(small_data, month="2023-03", out_dir=tmp_path, notebooks=[OVERVIEW], progress=False)
+    before = (first.path / "metrics.json").read_bytes()
+    second = build_report(small_data, month="2023-03", out_dir=tmp_path, notebooks=[OVERVIEW], progress=False)
+    assert (second.path / "metrics.json").read_bytes() == before
+
+
+def test_failed_notebook_keeps_good_report_and_names_the_cell(tmp_path, small_data):
+    good = build_report(small_data, month="2023-02", out_dir=tmp_path, notebooks=[OVERVIEW], progress=False)
+    good_metrics = (good.path / "metrics.json").read_bytes()
+    good_files = sorted(p.name for p in good.path.iterdir())
+    nb_dir = tmp_path / "nbs"
+    nb_dir.mkdir()
+    bad = failing_notebook(nb_dir)
+    with pytest.raises(ReportError) as err:
+        build_report(small_data, month="2023-02", out_dir=tmp_path, notebooks=[OVERVIEW, bad], progress=False)
+    msg = str(err.value)
+    assert "01_always_fails.ipynb failed in cell" in msg and "boom in the analysis" in msg
+    assert "2023-02.failed" in msg
+    # the good report is untouched, the failed run's notebooks are kept beside it
+    assert (good.path / "metrics.json").read_bytes() == good_metrics
+    assert sorted(p.name for p in good.path.iterdir()) == good_files
+    failed = tmp_path / "2023-02.failed"
+    executed = nbformat.read(failed / "01_always_fails.ipynb", as_version=4)
+    assert any(o.get("ename") == "RuntimeError" for c in executed.cells for o in c.get("outputs", []))
+    assert not list(tmp_path.glob(".2023-02.*"))
+
+
+def test_unknown_parameter_rejected_before_anything_runs(tmp_path, small_data):
+    with pytest.raises(ParameterError, match=r"unknown notebook parameter\(s\): histroy_months.*history_months"):
+        build_report(small_data, out_dir=tmp_path, notebooks=[OVERVIEW], params={"histroy_months": 12},
+                     progress=False)
+    with pytest.raises(ParameterError, match=r"data_path are set by the runner"):
+        build_report(small_data, out_dir=tmp_path, notebooks=[OVERVIEW], params={"data_path": "x"},
+                     progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_declared_parameter_reaches_the_notebook(tmp_path, small_data):
+    result = build_report(small_data, month="2023-03", out_dir=tmp_path, notebooks=[OVERVIEW],
+                          params={"history_months": 2}, progress=False)
+    nb = nbformat.read(result.path / "00_data_overview.ipynb", as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert "history_months = 2" in injected[0].source
+
+
+@pytest.mark.parametrize("month,pattern", [
+    ("2030-01", r"month 2030-01 is outside the data"),
+    ("March", r"'March' is not of the form YYYY-MM"),
+])
+def test_bad_month_leaves_nothing(tmp_path, small_data, month, pattern):
+    with pytest.raises(ParameterError, match=pattern):
+        build_report(small_data, month=month, out_dir=tmp_path, notebooks=[OVERVIEW], progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unreadable_data_leaves_nothing(tmp_path):
+    bad = tmp_path / "tx.csv"
+    bad.write_text("customer_id,order_date,amount\na,2024-01-01,abc\n")
+    out = tmp_path / "out"
+    with pytest.raises(DataValidationError, match=r"non-numeric amount"):
+        build_report(bad, out_dir=out, notebooks=[OVERVIEW], progress=False)
+    assert not out.exists()
+
+
+def test_spend_ledger_must_overlap_the_data(tmp_path, small_data):
+    spend = tmp_path / "spend.csv"
+    spend.write_text("month,channel,kind,spend\n2030-01,search,acquisition,100\n")
+    out = tmp_path / "out"
+    with pytest.raises(ParameterError, match=r"covers 2030-01 .. 2030-01, which does not overlap"):
+        build_report(small_data, spend_path=spend, out_dir=out, notebooks=[OVERVIEW], progress=False)
+    assert not out.exists()
+
+
+def test_report_month_defaults_to_last_complete_month(tmp_path, small_data):
+    # the small extract ends on 31 March 2023
+    result = build_report(small_data, out_dir=tmp_path, notebooks=[OVERVIEW], progress=False)
+    assert result.month == "2023-03"
+
+
+def test_existing_report_replaced_only_by_success(tmp_path, small_data):
+    first = build_report(small_data, month="2023-02", out_dir=tmp_path, notebooks=[OVERVIEW], progress=False)
+    marker = first.path / "stale.txt"
+    marker.write_text("from an older run")
+    build_report(small_data, month="2023-02", out_dir=tmp_path, notebooks=[OVERVIEW], progress=False)
+    assert not marker.exists()  # replaced whole, not merged
+    shutil.rmtree(tmp_path / "2023-02")
