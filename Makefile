@@ -29,7 +29,7 @@ report-cdnow: $(STAMP)  ## monthly report on the bundled CDNOW log (no spend led
 # pytest exits 5 when it collects no tests: for us that is a broken suite, not a pass.
 test: $(STAMP)  ## the whole suite: unit tests, doctests and nbval over notebooks/
 	@$(PY) -m pytest --doctest-modules relmkt_helpers tests \
-		--nbval-lax notebooks --sanitize-with tests/nbval_sanitize.cfg; \
+		--nbval-lax notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg; \
 	rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
 
 test-fast: $(STAMP)  ## unit tests only (no notebooks, no report runs)

@@ -5,7 +5,16 @@ Flat public API: everything an analyst calls is importable from here.
 from __future__ import annotations
 
 from .errors import DataValidationError, ParameterError, RelmktError, ReportError
-from .io import LoadedTransactions, RowLedger, load_transactions, read_table
+from .datasets import (
+    SampleShop,
+    ShopParams,
+    generate_sample_shop,
+    load_cdnow,
+    load_sample_shop,
+    write_sample_shop,
+)
+from .io import LoadedTransactions, RowLedger, load_spend, load_subscriptions, load_transactions, read_table
+from .kpis import headline_table, load_month, month_metrics, monthly_summary
 from .metrics_io import save_metrics
 
 __version__ = "0.1.0"
@@ -18,6 +27,18 @@ __all__ = [
     "LoadedTransactions",
     "RowLedger",
     "load_transactions",
+    "load_spend",
+    "load_subscriptions",
     "read_table",
+    "SampleShop",
+    "ShopParams",
+    "generate_sample_shop",
+    "write_sample_shop",
+    "load_sample_shop",
+    "load_cdnow",
+    "monthly_summary",
+    "month_metrics",
+    "headline_table",
+    "load_month",
     "save_metrics",
 ]

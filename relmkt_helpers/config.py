@@ -37,6 +37,8 @@ SAMPLE_TRUTH: Path = SAMPLE_SHOP_DIR / "ground_truth.json"
 #: The CDNOW master file (Fader & Hardie), converted to the kit's CSV schema.
 CDNOW_DIR: Path = DATA_DIR / "cdnow"
 CDNOW_TRANSACTIONS: Path = CDNOW_DIR / "cdnow_transactions.csv.gz"
+#: The 1/10th sample (2,357 customers) used in Fader, Hardie & Lee (2005) and later notes.
+CDNOW_SAMPLE_TRANSACTIONS: Path = CDNOW_DIR / "cdnow_sample_transactions.csv.gz"
 
 #: Seed of the bundled sample shop. Everything random in the kit defaults to a fixed seed.
 SAMPLE_SEED: int = 2024
@@ -50,6 +52,7 @@ KERNEL_NAME: str = "python3"
 BUNDLED: dict[str, dict[str, Path | None]] = {
     "sample": {"transactions": SAMPLE_TRANSACTIONS, "spend": SAMPLE_SPEND, "subscriptions": SAMPLE_SUBSCRIPTIONS},
     "cdnow": {"transactions": CDNOW_TRANSACTIONS, "spend": None, "subscriptions": None},
+    "cdnow-sample": {"transactions": CDNOW_SAMPLE_TRANSACTIONS, "spend": None, "subscriptions": None},
 }
 
 

@@ -180,7 +180,15 @@ class LoadedTransactions(NamedTuple):
 # ----------------------------------------------------------------------------
 
 def _describe(source: Any) -> str:
-    return str(source) if isinstance(source, (str, Path)) else "<DataFrame>"
+    """How a source is named in messages and ledgers: bundled files relative to the repository."""
+    if not isinstance(source, (str, Path)):
+        return "<DataFrame>"
+    from .config import REPO_ROOT
+
+    try:
+        return str(Path(source).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(source)
 
 
 def read_table(source: str | Path | pd.DataFrame, *, what: str = "data", str_cols: tuple[str, ...] = ()) -> pd.DataFrame:

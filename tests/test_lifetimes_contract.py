@@ -40,7 +40,7 @@ CAL_END = "1997-09-30"
 
 @pytest.fixture(scope="module")
 def cdnow_sample() -> pd.DataFrame:
-    tx, _ = load_transactions(config.CDNOW_DIR / "cdnow_sample_transactions.csv.gz")
+    tx, _ = load_transactions(config.CDNOW_SAMPLE_TRANSACTIONS)
     return tx
 
 
