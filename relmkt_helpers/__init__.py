@@ -5,6 +5,15 @@ Flat public API: everything an analyst calls is importable from here.
 from __future__ import annotations
 
 from .errors import DataValidationError, ParameterError, RelmktError, ReportError
+from .cohorts import (
+    CohortMatrix,
+    assign_cohorts,
+    average_curve,
+    period_kpis,
+    realised_ltv_matrix,
+    retention_matrix,
+    segment_comparison,
+)
 from .datasets import (
     SampleShop,
     ShopParams,
@@ -36,6 +45,13 @@ __all__ = [
     "write_sample_shop",
     "load_sample_shop",
     "load_cdnow",
+    "CohortMatrix",
+    "assign_cohorts",
+    "retention_matrix",
+    "realised_ltv_matrix",
+    "average_curve",
+    "segment_comparison",
+    "period_kpis",
     "monthly_summary",
     "month_metrics",
     "headline_table",

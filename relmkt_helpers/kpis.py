@@ -28,24 +28,28 @@ from .io import RowLedger, load_transactions
 __all__ = ["monthly_summary", "month_metrics", "headline_table", "last_complete_month", "resolve_month", "load_month"]
 
 
-def _month_codes(dates: pd.Series) -> np.ndarray:
-    return dates.to_numpy(dtype="datetime64[ns]").astype("datetime64[M]").astype(np.int64)
+def monthly_summary(tx: pd.DataFrame, *, as_of: str | pd.Timestamp | None = None) -> pd.DataFrame:
+    """One row per calendar month, from the first order's month to the month of ``as_of``.
 
-
-def monthly_summary(tx: pd.DataFrame) -> pd.DataFrame:
-    """One row per calendar month from the first to the last order.
+    A thin, report-oriented view of :func:`relmkt_helpers.cohorts.period_kpis`
+    with ``period="M"`` (one implementation of the definitions, two names).
 
     Parameters
     ----------
     tx : DataFrame
         Canonical transactions (see :func:`relmkt_helpers.load_transactions`).
+    as_of : date-like, optional
+        Inclusive analysis date; default the last order date. The month holding
+        ``as_of`` is partial unless ``as_of`` is its last day: its counts are to
+        date and its rates are NaN (a partial month never looks like a drop).
 
     Returns
     -------
     DataFrame
-        Indexed by ``month`` (``Period[M]``) with columns ``orders``, ``revenue``,
-        ``customers_active``, ``customers_new``, ``customers_returning`` (active,
-        and not new), ``retention_rate_prev_month``, ``repeat_purchase_rate`` and
+        Indexed by ``month`` (``Period[M]``) with columns ``complete``, ``orders``,
+        ``revenue``, ``customers_active``, ``customers_new``, ``customers_returning``
+        (active in the previous month too), ``customers_reactivated`` (back after a
+        gap), ``retention_rate_prev_month``, ``repeat_purchase_rate`` and
         ``average_order_value``. A month with no orders has zeros, and a retention
         rate of NaN when the previous month had no active customers.
 
@@ -53,61 +57,34 @@ def monthly_summary(tx: pd.DataFrame) -> pd.DataFrame:
     --------
     >>> import pandas as pd
     >>> tx = pd.DataFrame({"customer_id": ["a", "b", "a", "a"],
-    ...     "order_date": pd.to_datetime(["2024-01-03", "2024-01-31", "2024-02-02", "2024-02-20"]),
+    ...     "order_date": pd.to_datetime(["2024-01-03", "2024-01-31", "2024-02-02", "2024-02-29"]),
     ...     "amount": [10.0, 20.0, 5.0, 5.0], "order_id": ["1", "2", "3", "4"]})
     >>> s = monthly_summary(tx)
     >>> s.loc["2024-02", ["customers_active", "retention_rate_prev_month", "repeat_purchase_rate"]].tolist()
     [1.0, 0.5, 0.5]
     """
+    from .cohorts import period_kpis
+
     if len(tx) == 0:
         raise ParameterError("monthly_summary: the transaction frame is empty.")
-    m = _month_codes(tx["order_date"])
-    cust, _ = pd.factorize(tx["customer_id"], sort=False)
-    n_cust = int(cust.max()) + 1
-    m0, m1 = int(m.min()), int(m.max())
-    n_months = m1 - m0 + 1
-    k = m - m0
-    orders = np.bincount(k, minlength=n_months)
-    revenue = np.bincount(k, weights=tx["amount"].to_numpy(dtype="float64"), minlength=n_months)
-    # distinct (customer, month) pairs
-    pair = np.unique(cust.astype(np.int64) * n_months + k)
-    pc, pk = pair // n_months, pair % n_months
-    active = np.bincount(pk, minlength=n_months)
-    first_k = np.full(n_cust, n_months, dtype=np.int64)
-    np.minimum.at(first_k, cust, k)
-    new = np.bincount(first_k, minlength=n_months)
-    # retained: active in k-1 and k
-    pairset = pc * n_months + pk
-    prev_active = np.isin(pairset - 1, pairset) & (pk > 0)
-    retained = np.bincount(pk[prev_active], minlength=n_months)
-    prev = np.concatenate([[0], active[:-1]])
+    k = period_kpis(tx, period="M", as_of=as_of, include_partial=True)
+    orders = k["orders"].to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
-        retention = np.where(prev > 0, retained / np.maximum(prev, 1), np.nan)
-    # repeat-purchase rate up to each month's end: month of each customer's 2nd order
-    order_idx = np.lexsort((k, cust))
-    cs, ks = cust[order_idx], k[order_idx]
-    is_second = np.zeros(len(cs), dtype=bool)
-    same = cs[1:] == cs[:-1]
-    first_of_cust = np.concatenate([[True], ~same])
-    second = np.concatenate([[False], same & first_of_cust[:-1]])
-    is_second |= second
-    second_k = ks[is_second]
-    repeaters = np.cumsum(np.bincount(second_k, minlength=n_months))
-    acquired = np.cumsum(new)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        repeat_rate = np.where(acquired > 0, repeaters / np.maximum(acquired, 1), np.nan)
-        aov = np.where(orders > 0, revenue / np.maximum(orders, 1), np.nan)
-    idx = pd.period_range(pd.Period(np.datetime64(m0, "M"), "M"), periods=n_months, freq="M", name="month")
-    return pd.DataFrame({
-        "orders": orders.astype(np.int64),
-        "revenue": revenue,
-        "customers_active": active.astype(np.int64),
-        "customers_new": new.astype(np.int64),
-        "customers_returning": (active - new).astype(np.int64),
-        "retention_rate_prev_month": retention,
-        "repeat_purchase_rate": repeat_rate,
+        aov = np.where(orders > 0, k["revenue"].to_numpy() / np.maximum(orders, 1), np.nan)
+    out = pd.DataFrame({
+        "complete": k["complete"],
+        "orders": k["orders"],
+        "revenue": k["revenue"],
+        "customers_active": k["active"],
+        "customers_new": k["new"],
+        "customers_returning": k["returning"],
+        "customers_reactivated": k["reactivated"],
+        "retention_rate_prev_month": k["retention_rate"],
+        "repeat_purchase_rate": k["repeat_purchase_rate"],
         "average_order_value": aov,
-    }, index=idx)
+    }, index=k.index)
+    out.index.name = "month"
+    return out
 
 
 def last_complete_month(last_date: pd.Timestamp | str) -> pd.Period:
@@ -155,7 +132,13 @@ def month_metrics(tx: pd.DataFrame, month: str | pd.Period) -> dict[str, float |
     (1, 0.5, -0.5)
     """
     period = pd.Period(month, "M")
-    summary = monthly_summary(tx)
+    first = tx["order_date"].min().to_period("M") if len(tx) else None
+    if first is None or period < first or period > tx["order_date"].max().to_period("M"):
+        last = tx["order_date"].max().to_period("M") if len(tx) else None
+        raise ParameterError(
+            f"month {period} is outside the data ({first} .. {last}). Choose a month in that range."
+        )
+    summary = monthly_summary(tx, as_of=period.end_time.normalize()).drop(columns="complete")
     if period not in summary.index:
         raise ParameterError(
             f"month {period} is outside the data ({summary.index[0]} .. {summary.index[-1]}). "

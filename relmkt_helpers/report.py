@@ -379,7 +379,8 @@ def _assemble_metrics(tx: pd.DataFrame, ledger: RowLedger, period: pd.Period, me
         "inputs": {"spend_ledger": has_spend, "subscriptions": has_subs},
     }
     for key in ("orders", "revenue", "customers_active", "customers_new", "customers_returning",
-                "retention_rate_prev_month", "repeat_purchase_rate", "average_order_value"):
+                "customers_reactivated", "retention_rate_prev_month", "repeat_purchase_rate",
+                "average_order_value"):
         out[key] = m[key]
     out["previous_month"] = m["previous"]
     out["change_vs_previous_month"] = m["change"]

@@ -33,12 +33,22 @@ def test_monthly_summary_hand_computed():
     assert s["revenue"].tolist() == [30.0, 18.0, 2.0, 5.0]
     assert s["customers_active"].tolist() == [2, 2, 1, 2]
     assert s["customers_new"].tolist() == [2, 1, 0, 1]
+    # Feb: a came back from Jan; Mar: c from Feb; Apr: a is back after skipping March (reactivated)
+    assert s["customers_returning"].tolist() == [0, 1, 1, 0]
+    assert s["customers_reactivated"].tolist() == [0, 0, 0, 1]
+    assert s["complete"].all()  # the data ends on 30 April
     # Feb: of {a, b} active in Jan, a came back -> 1/2. Mar: of {a, c}, c -> 1/2. Apr: of {c}, none -> 0.
     assert math.isnan(s["retention_rate_prev_month"].iloc[0])
     assert s["retention_rate_prev_month"].iloc[1:].tolist() == [0.5, 0.5, 0.0]
     # repeaters up to month end / acquired up to month end:
     # Jan 0/2; Feb a (3 orders) -> 1/3; Mar a, c -> 2/3; Apr a, c of 4 -> 2/4
     assert s["repeat_purchase_rate"].tolist() == [0.0, 1 / 3, 2 / 3, 0.5]
+
+
+def test_partial_last_month_has_no_rates():
+    s = monthly_summary(TX, as_of="2024-04-15")
+    assert not s.loc["2024-04", "complete"] and s.loc["2024-04", "customers_active"] == 1
+    assert s.loc["2024-04", ["retention_rate_prev_month", "repeat_purchase_rate"]].isna().all()
 
 
 def test_gap_month_has_zero_activity():

@@ -6,6 +6,28 @@ and tests can draw headlessly.
 """
 from __future__ import annotations
 
-from ._common import get_ax, PALETTE, format_axis_percent
+from ._common import PALETTE, format_axis_percent, get_ax
+from .cohorts import (
+    plot_kpi_trends,
+    plot_ltv_curves,
+    plot_retention_curves,
+    plot_retention_heatmap,
+    plot_revenue_retention,
+    plot_segment_comparison,
+)
+from .overview import plot_customer_mix, plot_monthly_rates, plot_monthly_revenue
 
-__all__ = ["get_ax", "PALETTE", "format_axis_percent"]
+__all__ = [
+    "get_ax",
+    "PALETTE",
+    "format_axis_percent",
+    "plot_retention_heatmap",
+    "plot_retention_curves",
+    "plot_revenue_retention",
+    "plot_ltv_curves",
+    "plot_segment_comparison",
+    "plot_kpi_trends",
+    "plot_customer_mix",
+    "plot_monthly_revenue",
+    "plot_monthly_rates",
+]

@@ -25,7 +25,7 @@ def _month_labels(ax: Axes, index: pd.PeriodIndex) -> None:
 
 def plot_customer_mix(summary: pd.DataFrame, *, ax: Axes | None = None, months: int | None = 24,
                       **kwargs: Any) -> Axes:
-    """Stacked bars of new and returning active customers per month.
+    """Stacked bars of active customers per month: returning, reactivated and new.
 
     Parameters
     ----------
@@ -45,17 +45,22 @@ def plot_customer_mix(summary: pd.DataFrame, *, ax: Axes | None = None, months: 
     >>> tx = pd.DataFrame({"customer_id": ["a", "b", "a"], "order_date": pd.to_datetime(
     ...     ["2024-01-03", "2024-01-31", "2024-02-02"]), "amount": [10.0, 20.0, 5.0], "order_id": ["1", "2", "3"]})
     >>> ax = plot_customer_mix(monthly_summary(tx))
-    >>> len(ax.patches)
-    4
+    >>> len(ax.patches)  # 2 months x 3 groups
+    6
     """
     ax = get_ax(ax)
     s = _last(summary, months)
     x = np.arange(len(s))
-    ax.bar(x, s["customers_returning"], color=PALETTE[0], label="returning", **kwargs)
-    ax.bar(x, s["customers_new"], bottom=s["customers_returning"], color=PALETTE[1], label="new", **kwargs)
+    bottom = np.zeros(len(s))
+    for col, label, colour in (("customers_returning", "returning (bought last month too)", PALETTE[0]),
+                               ("customers_reactivated", "reactivated (back after a gap)", PALETTE[5]),
+                               ("customers_new", "new (first order)", PALETTE[1])):
+        values = s[col].to_numpy(dtype=float)
+        ax.bar(x, values, bottom=bottom, color=colour, label=label, **kwargs)
+        bottom += values
     _month_labels(ax, s.index)
     ax.set_ylabel("active customers")
-    ax.set_title("Active customers per month: returning vs new")
+    ax.set_title("Active customers per month: returning, reactivated and new")
     ax.legend(frameon=False)
     return ax
 
