@@ -53,6 +53,7 @@ from .errors import DataValidationError, ParameterError
 from .io import resolve_column
 
 __all__ = [
+    "latest_cohorts_start",
     "CohortMatrix",
     "assign_cohorts",
     "retention_matrix",
@@ -484,6 +485,43 @@ def assign_cohorts(tx: pd.DataFrame, *, period: str = "M", as_of: Any = None,
         codes, labels, name = _segments(tx, segment, prep)
         out[name] = labels.take(codes).to_numpy()
     return out
+
+
+def latest_cohorts_start(tx: pd.DataFrame, n: int, *, period: str = "M", as_of: Any = None) -> pd.Timestamp:
+    """First day of the ``n``-th most recent cohort that has customers (for ``start=``).
+
+    Use it to show "the last ``n`` cohorts" in charts. Periods in which nobody
+    was acquired are skipped, so a data set whose customers were all acquired
+    long ago (CDNOW: Q1 1997 only) still shows its cohorts.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Canonical transactions.
+    n : int
+        How many of the latest non-empty cohorts to keep (at least 1).
+    period : {"M", "W", "Q"}
+    as_of : date-like, optional
+        Inclusive; default the last order date.
+
+    Returns
+    -------
+    Timestamp
+        Start of the earliest of those cohorts.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b", "c", "a"],
+    ...     "order_date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-02-20", "2024-09-03"]),
+    ...     "amount": [1.0, 1.0, 1.0, 1.0]})
+    >>> str(latest_cohorts_start(tx, 1).date()), str(latest_cohorts_start(tx, 5).date())
+    ('2024-02-01', '2024-01-01')
+    """
+    if int(n) < 1:
+        raise ParameterError(f"n={n!r}: ask for at least one cohort.")
+    cohorts = assign_cohorts(tx, period=period, as_of=as_of)["cohort"].drop_duplicates().sort_values()
+    return cohorts.iloc[-int(n):].iloc[0].start_time
 
 
 def _cohort_table(tx: pd.DataFrame, *, period: Any, as_of: Any, segment: Any, max_periods: Any,

@@ -549,3 +549,16 @@ def test_ground_truth_check_has_power(sample_shop):
     swap = {"search": "social", "social": "search", "affiliate": "referral", "referral": "social"}
     worst = pooled_z_scores(sample_shop, lambda ch: truth["bgnbd"][swap.get(ch, ch)])
     assert max(abs(v) for v in worst.values()) > 6
+
+
+def test_latest_cohorts_start_skips_empty_periods():
+    from relmkt_helpers.cohorts import latest_cohorts_start
+
+    tx = pd.DataFrame({"customer_id": ["a", "b", "c", "a"],
+                       "order_date": pd.to_datetime(["1997-01-05", "1997-02-01", "1997-03-20", "1998-06-03"]),
+                       "amount": [1.0, 1.0, 1.0, 1.0]})
+    # nobody was acquired after March 1997: the "last two cohorts" are February and March 1997
+    assert latest_cohorts_start(tx, 2, as_of="1998-06-30") == pd.Timestamp("1997-02-01")
+    assert latest_cohorts_start(tx, 1, period="Q") == pd.Timestamp("1997-01-01")
+    with pytest.raises(ParameterError, match="at least one cohort"):
+        latest_cohorts_start(tx, 0)
