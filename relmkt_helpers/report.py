@@ -134,6 +134,9 @@ def _render_html(nb_path: Path, html_path: Path, with_code: bool, title: str) ->
     # The injected-parameters cell is plumbing; hide it even in --with-code pages.
     nb.cells = [c for c in nb.cells if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
     body, _ = _html_exporter(with_code).from_notebook_node(nb, resources={"metadata": {"name": title}})
+    nav = ('<nav style="font-family: system-ui, sans-serif; padding: .6rem 1rem; background: #0b3d63;">'
+           '<a href="index.html" style="color: #fff;">&larr; back to the report</a></nav>')
+    body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + nav, body, count=1)
     html_path.write_text(_strip_cdn_scripts(body), encoding="utf-8")
 
 

@@ -71,6 +71,7 @@ def test_small_report_end_to_end(tmp_path, small_data):
     assert metrics["analyses"]["00_data_overview"]["data_last_date"] == "2023-02-28"
     index = (folder / "index.html").read_text()
     assert 'href="00_data_overview.html"' in index and f"{metrics['customers_active']:,}" in index
+    assert 'href="index.html"' in (folder / "00_data_overview.html").read_text()  # way back from each page
     for img in folder.glob("img/*.png"):
         assert f'src="img/{img.name}"' in index
     assert list(folder.glob("img/*.png")), "headline charts are copied next to index.html"
