@@ -64,7 +64,9 @@ __all__ = [
 
 CANONICAL_COLUMNS = ("customer_id", "order_date", "amount", "order_id")
 _MAX_SHOWN = 5
-_TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})\s*$")
+#: Arrow-backed strings: vectorised string and regex kernels (the "python" storage loops per element).
+_STR = pd.StringDtype("pyarrow")
+_TZ_SUFFIX = re.compile(r"(?:Z|[+-][0-9]{2}:?[0-9]{2})$")  # applied to stripped text
 _TZ_GROUP = re.compile(r"(Z|[+-]\d{2}:?\d{2})\s*$")
 
 
@@ -326,8 +328,9 @@ def _parse_dates(raw: pd.Series, *, source: str, col: str, is_file: bool, date_f
         return raw.dt.normalize().astype("datetime64[ns]")
     if raw.dtype == object and len(raw) and raw.map(lambda v: isinstance(v, pd.Timestamp) or hasattr(v, "tzinfo")).all():
         raw = raw.map(lambda v: v.isoformat() if v is not None else None)
-    text = raw.astype("string").str.strip()
-    has_tz = text.str.contains(_TZ_SUFFIX, na=False) & ~text.str.fullmatch(r"\d{8}", na=False)
+    text = raw.astype(_STR).str.strip()
+    # pattern strings (not compiled objects) keep pandas on pyarrow's vectorised regex engine
+    has_tz = text.str.contains(_TZ_SUFFIX.pattern, regex=True, na=False) & ~text.str.fullmatch(r"[0-9]{8}", na=False)
     if has_tz.any():
         nonnull = text.notna()
         if not has_tz[nonnull].all():
@@ -355,7 +358,7 @@ def _parse_dates(raw: pd.Series, *, source: str, col: str, is_file: bool, date_f
             if isinstance(parsed.dtype, pd.DatetimeTZDtype):
                 parsed = parsed.dt.tz_localize(None)
         return parsed.dt.normalize().astype("datetime64[ns]")
-    if date_format is None and text.str.fullmatch(r"\d{8}", na=True).all():
+    if date_format is None and text.str.fullmatch(r"[0-9]{8}", na=True).all():
         date_format = "%Y%m%d"  # compact dates such as CDNOW's 19970101
     try:
         if date_format is None:
@@ -510,14 +513,14 @@ def load_transactions(
         ledger.policies["timezone"] = timezone
 
     # --- parse the three (four) contract columns ---------------------------
-    cust = raw[ccol].astype("string").str.strip()
+    cust = raw[ccol].astype(_STR).str.strip()
     cust = cust.mask(cust == "")
     dates = _parse_dates(raw[dcol], source=src, col=dcol, is_file=is_file, date_format=date_format,
                          dayfirst=dayfirst, timezone=timezone, frame=raw)
     if pd.api.types.is_numeric_dtype(raw[acol]) and not pd.api.types.is_bool_dtype(raw[acol]):
         amount = raw[acol].astype("float64")
     else:
-        amount = pd.to_numeric(raw[acol].astype("string").str.strip(), errors="coerce").astype("float64")
+        amount = pd.to_numeric(raw[acol].astype(_STR).str.strip(), errors="coerce").astype("float64")
     problems = [
         ("missing customer id", cust.isna(), ccol,
          f"Fill in {ccol!r} for these rows, or pass on_invalid='drop' to drop them."),
@@ -570,7 +573,7 @@ def load_transactions(
             continue
         frame[c] = raw[c]
     if ocol:
-        oid = raw[ocol].astype("string").str.strip()
+        oid = raw[ocol].astype(_STR).str.strip()
         oid = oid.mask(oid == "")
         missing_oid = keep & oid.isna()
         neg_missing = missing_oid & neg
@@ -645,8 +648,8 @@ def load_transactions(
         ledger.rows_used = len(out)
     cols = list(CANONICAL_COLUMNS) + [c for c in out.columns if c not in CANONICAL_COLUMNS]
     out = out[cols].sort_values("order_date", kind="stable").reset_index(drop=True)
-    out["customer_id"] = out["customer_id"].astype("string")
-    out["order_id"] = out["order_id"].astype("string")
+    out["customer_id"] = out["customer_id"].astype(_STR)
+    out["order_id"] = out["order_id"].astype(_STR)
     out["amount"] = out["amount"].astype("float64")
     out["order_date"] = out["order_date"].astype("datetime64[ns]")
     if len(out) == 0:
@@ -720,7 +723,7 @@ def load_spend(
     cols = {role: resolve_column(raw, name, role=role, source=src, param=param) for role, name, param in (
         ("month", month_col, "month_col"), ("channel", channel_col, "channel_col"),
         ("kind", kind_col, "kind_col"), ("spend", spend_col, "spend_col"))}
-    month_text = raw[cols["month"]].astype("string").str.strip()
+    month_text = raw[cols["month"]].astype(_STR).str.strip()
     parsed = pd.to_datetime(month_text, format="%Y-%m", errors="coerce")
     parsed = parsed.fillna(pd.to_datetime(month_text, errors="coerce", format="ISO8601"))
     bad = parsed.isna()
@@ -729,7 +732,7 @@ def load_spend(
             f"{src}: column {cols['month']!r} has {int(bad.sum()):,} values that are not months "
             f"({_show_rows(raw, bad, cols['month'], is_file)}). Use YYYY-MM, e.g. 2024-03."
         )
-    kind = raw[cols["kind"]].astype("string").str.strip().str.lower()
+    kind = raw[cols["kind"]].astype(_STR).str.strip().str.lower()
     bad = ~kind.isin(SPEND_KINDS)
     if bad.any():
         raise DataValidationError(
@@ -743,7 +746,7 @@ def load_spend(
             f"{src}: column {cols['spend']!r} needs non-negative numbers; found "
             f"{_show_rows(raw, bad, cols['spend'], is_file)}. Record refunds from a vendor as lower spend in the month."
         )
-    channel = raw[cols["channel"]].astype("string").str.strip()
+    channel = raw[cols["channel"]].astype(_STR).str.strip()
     bad = channel.isna() | (channel == "")
     if bad.any():
         raise DataValidationError(
@@ -803,7 +806,7 @@ def load_subscriptions(
         names[role] = resolve_column(raw, name, role=role.replace("_", " "), source=src, param=param)
     out = pd.DataFrame(index=raw.index)
     for role in ("subscription_id", "customer_id", "plan"):
-        v = raw[names[role]].astype("string").str.strip()
+        v = raw[names[role]].astype(_STR).str.strip()
         bad = v.isna() | (v == "")
         if bad.any():
             raise DataValidationError(
@@ -811,7 +814,7 @@ def load_subscriptions(
             )
         out[role] = v
     for role in ("start_date", "end_date"):
-        text = raw[names[role]].astype("string").str.strip()
+        text = raw[names[role]].astype(_STR).str.strip()
         text = text.mask(text == "")
         parsed = pd.to_datetime(text, errors="coerce", format="ISO8601").dt.normalize()
         bad = parsed.isna() & (text.notna() if role == "end_date" else True)
