@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import config
-from .errors import RelmktError, ReportError
+from .errors import ParameterError, RelmktError, ReportError
 
 
 
@@ -62,7 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--spend", help="marketing-spend ledger CSV (month, channel, kind, spend)")
     rep.add_argument("--subscriptions", help="subscription table CSV (subscription_id, customer_id, plan, "
                                              "start_date, end_date)")
-    rep.add_argument("--month", help="YYYY-MM (default: the last complete month in the data)")
+    when = rep.add_mutually_exclusive_group()
+    when.add_argument("--month", help="YYYY-MM (default: the last complete month in the data)")
+    when.add_argument("--from", dest="start", metavar="YYYY-MM", help="first month of a batch (with --to)")
+    rep.add_argument("--to", dest="end", metavar="YYYY-MM", help="last month of a batch (with --from)")
     rep.add_argument("--out", default=str(config.REPORTS_DIR), help="output folder (default: %(default)s)")
     rep.add_argument("--with-code", action="store_true", help="show code cells in the HTML pages")
     rep.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
@@ -90,18 +93,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from .report import build_report
+    from .report import build_report, build_reports
 
+    if (args.start is None) != (args.end is None):
+        raise ParameterError("--from and --to go together: pass both (e.g. --from 2024-01 --to 2024-12).")
     data, spend, subs = _resolve_data(args)
-    params = {name: _parse_value(value) for name, value in args.param}
-    result = build_report(
-        data, spend_path=spend, subscriptions_path=subs, month=args.month, out_dir=args.out,
-        params=params, with_code=args.with_code, customer_col=args.customer_col, date_col=args.date_col,
-        amount_col=args.amount_col, order_col=args.order_col, progress=not args.no_progress,
+    options = dict(
+        spend_path=spend, subscriptions_path=subs, out_dir=args.out,
+        params={name: _parse_value(value) for name, value in args.param}, with_code=args.with_code,
+        customer_col=args.customer_col, date_col=args.date_col, amount_col=args.amount_col,
+        order_col=args.order_col, progress=not args.no_progress,
     )
-    timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
-    print(f"report for {result.month} written ({timing})", file=sys.stderr)
-    print(result.index)
+    if args.start:
+        results = build_reports(data, start=args.start, end=args.end, **options)
+    else:
+        results = [build_report(data, month=args.month, **options)]
+    for result in results:
+        timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
+        print(f"report for {result.month} written ({timing})", file=sys.stderr)
+        print(result.index)
     return 0
 
 

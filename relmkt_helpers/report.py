@@ -32,11 +32,12 @@ import pandas as pd
 
 from . import config
 from .errors import ParameterError, ReportError
-from .io import RowLedger, load_spend, load_subscriptions
+from .io import RowLedger, load_spend, load_subscriptions, load_transactions
 from .kpis import load_month, month_metrics
 from .metrics_io import to_jsonable
 
-__all__ = ["ReportResult", "build_report", "discover_notebooks", "notebook_parameters", "METRICS_SCHEMA_VERSION"]
+__all__ = ["ReportResult", "build_report", "build_reports", "month_range", "discover_notebooks", "notebook_parameters",
+           "METRICS_SCHEMA_VERSION"]
 
 METRICS_SCHEMA_VERSION = 1
 _NOTEBOOK_NAME = re.compile(r"^\d{2}_[A-Za-z0-9_]+\.ipynb$")
@@ -225,6 +226,7 @@ def build_report(
     order_col: str | None = None,
     progress: bool = True,
     kernel_name: str = config.KERNEL_NAME,
+    _bar: Any = None,
 ) -> ReportResult:
     """Run the analysis notebooks for one month and write ``<out_dir>/<month>/``.
 
@@ -322,10 +324,12 @@ def build_report(
     }
     timings: dict[str, float] = {}
     pages: list[dict[str, Any]] = []
-    bar = tqdm(nb_paths, desc=f"report {period}", unit="notebook", disable=not progress)
+    own_bar = _bar is None
+    bar = tqdm(total=len(nb_paths), desc=f"report {period}", unit="notebook", disable=not progress) \
+        if own_bar else _bar
     try:
-        for nb in bar:
-            bar.set_postfix_str(nb.stem)
+        for nb in nb_paths:
+            bar.set_postfix_str(f"{period} {nb.stem}")
             wanted = declared[nb.stem]
             values = {**base, "metrics_path": str(tmp / "metrics" / f"{nb.stem}.json"), **user_params}
             injected = {k: v for k, v in values.items() if k in wanted}
@@ -342,12 +346,14 @@ def build_report(
                 tmp.rename(failed)
                 raise ReportError(_failure_message(nb, exc, failed)) from None
             timings[nb.stem] = round(time.perf_counter() - t0, 2)
+            bar.update(1)
             title = _notebook_title(executed)
             _render_html(executed, tmp / f"{nb.stem}.html", with_code, title)
             pages.append({"stem": nb.stem, "title": title, "html": f"{nb.stem}.html", "ipynb": nb.name,
                           "images": _headline_images(executed, tmp / "img", nb.stem)})
     finally:
-        bar.close()
+        if own_bar:
+            bar.close()
 
     # 3. metrics and index ------------------------------------------------------
     metrics = _assemble_metrics(tx, ledger, period, tmp / "metrics", bool(spend_path), bool(subscriptions_path),
@@ -436,3 +442,66 @@ def _write_index(path: Path, metrics: Mapping[str, Any], pages: list[dict[str, A
                      "direction": direction})
     html = env.get_template("index.html").render(metrics=metrics, kpis=kpis, pages=pages, data_name=data_path.name)
     path.write_text(html, encoding="utf-8")
+
+
+def month_range(start: str, end: str) -> list[str]:
+    """Every month from ``start`` to ``end`` inclusive, as ``YYYY-MM`` strings.
+
+    Examples
+    --------
+    >>> month_range("2024-11", "2025-02")
+    ['2024-11', '2024-12', '2025-01', '2025-02']
+    """
+    for name, value in (("--from", start), ("--to", end)):
+        if not re.fullmatch(r"\d{4}-\d{2}", str(value)):
+            raise ParameterError(f"{name} {value!r} is not of the form YYYY-MM (e.g. 2024-03).")
+    first, last = pd.Period(start, "M"), pd.Period(end, "M")
+    if last < first:
+        raise ParameterError(f"--from {start} is after --to {end}: swap them.")
+    return [str(p) for p in pd.period_range(first, last, freq="M")]
+
+
+def build_reports(data_path: str | Path, *, start: str, end: str, progress: bool = True,
+                  **kwargs: Any) -> list[ReportResult]:
+    """Write one report per month from ``start`` to ``end`` (inclusive), oldest first.
+
+    Every month is checked against the data before the first notebook runs, so a
+    range reaching outside the data fails at once and writes nothing. Each month
+    is written atomically, as by :func:`build_report`; the batch stops at the
+    first failed month (earlier months stay written, the failed one keeps its
+    ``.failed`` folder) and raises its :class:`ReportError`.
+
+    Parameters
+    ----------
+    data_path : path
+    start, end : str
+        ``YYYY-MM``.
+    progress : bool
+        One progress bar across months and notebooks.
+    **kwargs
+        Passed to :func:`build_report` (spend and subscription paths, ``out_dir``,
+        column names, ``params``, ``with_code``, ``notebooks``).
+
+    Examples
+    --------
+    >>> results = build_reports(config.SAMPLE_TRANSACTIONS, start="2025-10", end="2025-12",
+    ...                         out_dir="/tmp/relmkt-doc")  # doctest: +SKIP
+    >>> [r.month for r in results]  # doctest: +SKIP
+    ['2025-10', '2025-11', '2025-12']
+    """
+    from tqdm.auto import tqdm
+
+    from .kpis import resolve_month
+
+    months = month_range(start, end)
+    cols = {k: kwargs[k] for k in ("customer_col", "date_col", "amount_col", "order_col") if k in kwargs}
+    _, ledger = load_transactions(Path(data_path), **cols)
+    for m in (months[0], months[-1]):
+        resolve_month(m, ledger.first_date, ledger.last_date)
+    n_notebooks = len(list(kwargs.get("notebooks") or discover_notebooks()))
+    results: list[ReportResult] = []
+    with tqdm(total=len(months) * n_notebooks, desc=f"reports {months[0]}..{months[-1]}", unit="notebook",
+              disable=not progress) as bar:
+        for month in months:
+            results.append(build_report(data_path, month=month, progress=progress, _bar=bar, **kwargs))
+    return results

@@ -77,3 +77,14 @@ def test_console_script_is_installed():
     exe = Path(sys.executable).parent / "relmkt"
     result = subprocess.run([str(exe), "--help"], capture_output=True, text=True, check=True)
     assert "report" in result.stdout and "validate" in result.stdout and "generate-sample" in result.stdout
+
+
+def test_report_from_requires_to(tmp_path, capsys):
+    assert main(["report", "--data", "sample", "--out", str(tmp_path), "--from", "2025-01", "--no-progress"]) == 2
+    assert "--from and --to go together" in capsys.readouterr().err
+
+
+def test_report_month_and_from_are_exclusive(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["report", "--data", "sample", "--month", "2025-01", "--from", "2025-01", "--to", "2025-02"])
+    assert "not allowed with argument" in capsys.readouterr().err

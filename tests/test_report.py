@@ -177,3 +177,29 @@ def test_existing_report_replaced_only_by_success(tmp_path, small_data):
     build_report(small_data, month="2023-02", out_dir=tmp_path, notebooks=[OVERVIEW], progress=False)
     assert not marker.exists()  # replaced whole, not merged
     shutil.rmtree(tmp_path / "2023-02")
+
+
+def test_batch_writes_every_month(tmp_path, small_data):
+    from relmkt_helpers.report import build_reports
+
+    results = build_reports(small_data, start="2023-01", end="2023-03", out_dir=tmp_path, notebooks=[OVERVIEW],
+                            progress=False)
+    assert [r.month for r in results] == ["2023-01", "2023-02", "2023-03"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2023-01", "2023-02", "2023-03"]
+    jan = json.loads((tmp_path / "2023-01" / "metrics.json").read_text())
+    feb = json.loads((tmp_path / "2023-02" / "metrics.json").read_text())
+    assert feb["previous_month"]["customers_active"] == jan["customers_active"]
+
+
+@pytest.mark.parametrize("start,end,pattern", [
+    ("2023-03", "2023-01", r"--from 2023-03 is after --to 2023-01"),
+    ("2022-11", "2023-02", r"month 2022-11 is outside the data"),
+    ("2023-01", "2024-05", r"month 2024-05 is outside the data"),
+    ("2023-1", "2023-02", r"--from '2023-1' is not of the form YYYY-MM"),
+])
+def test_batch_bad_ranges_write_nothing(tmp_path, small_data, start, end, pattern):
+    from relmkt_helpers.report import build_reports
+
+    with pytest.raises(ParameterError, match=pattern):
+        build_reports(small_data, start=start, end=end, out_dir=tmp_path, notebooks=[OVERVIEW], progress=False)
+    assert list(tmp_path.iterdir()) == []
