@@ -7,7 +7,7 @@ MONTH  ?=
 OUT    ?= reports
 
 .DEFAULT_GOAL := help
-.PHONY: help setup report report-cdnow test test-fast lab kernel benchmarks lock clean
+.PHONY: help setup browser report report-cdnow test test-fast lab kernel benchmarks lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -26,8 +26,19 @@ report: $(STAMP)  ## monthly report on the bundled sample shop (MONTH=YYYY-MM to
 report-cdnow: $(STAMP)  ## monthly report on the bundled CDNOW log (no spend ledger)
 	$(VENV)/bin/relmkt report --data cdnow --out $(OUT) $(if $(MONTH),--month $(MONTH),)
 
+# The browser test drives Debian's chromium through playwright (no browser download). As root
+# (CI, a fresh machine) it is installed here; otherwise the test is skipped with a reason.
+browser:  ## install Debian's chromium for the browser test if it is missing (needs root)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the browser test (once)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "chromium is missing and this is not root: tests/test_browser.py will be skipped"; \
+	  fi; }
+
 # pytest exits 5 when it collects no tests: for us that is a broken suite, not a pass.
-test: $(STAMP)  ## the whole suite: unit tests, doctests and nbval over notebooks/
+test: $(STAMP) browser  ## the whole suite: unit tests, doctests, browser test and nbval over notebooks/
 	@$(PY) -m pytest --doctest-modules relmkt_helpers tests \
 		--nbval-lax notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg; \
 	rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
