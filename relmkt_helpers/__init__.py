@@ -23,9 +23,22 @@ from .datasets import (
     load_sample_shop,
     write_sample_shop,
 )
+from .economics import (
+    Assumptions,
+    EconomicsResult,
+    breakeven_retention_spend,
+    cac_by_channel,
+    cac_by_month,
+    claims_table,
+    clv_constant_retention,
+    economics_analysis,
+    profit_uplift_simulation,
+    retention_costs,
+)
 from .io import LoadedTransactions, RowLedger, load_spend, load_subscriptions, load_transactions, read_table
 from .kpis import headline_table, load_month, month_metrics, monthly_summary
 from .metrics_io import save_metrics
+from .rfm import SEGMENTS, dropped_off, rfm_table, segment_summary, vip_list
 
 __version__ = "0.1.0"
 
@@ -59,4 +72,19 @@ __all__ = [
     "headline_table",
     "load_month",
     "save_metrics",
+    "SEGMENTS",
+    "rfm_table",
+    "segment_summary",
+    "vip_list",
+    "dropped_off",
+    "Assumptions",
+    "EconomicsResult",
+    "economics_analysis",
+    "claims_table",
+    "clv_constant_retention",
+    "breakeven_retention_spend",
+    "profit_uplift_simulation",
+    "cac_by_month",
+    "cac_by_channel",
+    "retention_costs",
 ]

@@ -15,7 +15,25 @@ from .cohorts import (
     plot_revenue_retention,
     plot_segment_comparison,
 )
+from .clv import (
+    plot_calibration_holdout,
+    plot_cumulative_tracking,
+    plot_frequency_recency_matrix,
+    plot_incremental_tracking,
+    plot_probability_alive_matrix,
+    plot_repeat_purchase_distribution,
+)
+from .economics import (
+    plot_cac_over_time,
+    plot_cost_comparison,
+    plot_payback_curves,
+    plot_profit_uplift,
+    plot_profit_uplift_grid,
+    plot_sensitivity_heatmap,
+    plot_subscription_retention,
+)
 from .overview import plot_customer_mix, plot_monthly_rates, plot_monthly_revenue
+from .rfm import plot_rf_grid, plot_segment_shares, plot_segment_summary
 
 __all__ = [
     "get_ax",
@@ -30,4 +48,20 @@ __all__ = [
     "plot_customer_mix",
     "plot_monthly_revenue",
     "plot_monthly_rates",
+    "plot_repeat_purchase_distribution",
+    "plot_calibration_holdout",
+    "plot_cumulative_tracking",
+    "plot_incremental_tracking",
+    "plot_probability_alive_matrix",
+    "plot_frequency_recency_matrix",
+    "plot_cac_over_time",
+    "plot_cost_comparison",
+    "plot_payback_curves",
+    "plot_profit_uplift",
+    "plot_profit_uplift_grid",
+    "plot_sensitivity_heatmap",
+    "plot_subscription_retention",
+    "plot_rf_grid",
+    "plot_segment_summary",
+    "plot_segment_shares",
 ]
