@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._arrays import unique_sorted
 from ..errors import DataValidationError, ParameterError
 
 #: Label of the blended (all channels) rows, and the ledger channel meaning "not split by channel".
@@ -238,7 +239,7 @@ def activity(tx: pd.DataFrame, *, channel_col: str | None, as_of: Any, freq: str
     p_end = end_m if freq == "M" else end_m // 12
     P, C = p_end - p0 + 1, len(channels)
     rel = code - p0
-    key = np.unique(cust * P + rel)
+    key = unique_sorted(cust * P + rel)
     pc, pp = key // P, key % P
     first = np.empty(len(key), dtype=bool)
     first[0] = True

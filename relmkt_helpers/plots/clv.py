@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from .._arrays import unique_sorted
 from ..errors import DataValidationError, ParameterError
 from ..io import resolve_column
 from ._common import PALETTE, get_ax
@@ -614,7 +615,7 @@ def tracking_table(tx: pd.DataFrame, model: Any, *, calibration_end: Any, observ
     cust = used["customer_id"].to_numpy()
     # one purchase per customer-day, as in the model's frequency
     codes = pd.factorize(cust)[0]
-    key = np.unique(codes.astype(np.int64) * n_days + day)
+    key = unique_sorted(codes.astype(np.int64) * n_days + day)
     codes_u, day_u = key // n_days, key % n_days
     first = np.ones(len(key), dtype=bool)
     first[1:] = codes_u[1:] != codes_u[:-1]  # keys sorted by customer, then day

@@ -1,0 +1,1 @@
+"""Customer lifetime value: data preparation, repeat-purchase and spend models, value per customer."""
