@@ -15,6 +15,7 @@ from .cohorts import (
     retention_matrix,
     segment_comparison,
 )
+from .contractual import SBGModel, contractual_churn, fit_sbg, kaplan_meier, median_survival
 from .datasets import (
     SampleShop,
     ShopParams,
@@ -37,7 +38,7 @@ from .economics import (
 )
 from .io import LoadedTransactions, RowLedger, load_spend, load_subscriptions, load_transactions, read_table
 from .kpis import headline_table, load_month, month_metrics, monthly_summary
-from .metrics_io import save_metrics
+from .metrics_io import save_metrics, save_table
 from .rfm import SEGMENTS, dropped_off, rfm_table, segment_summary, vip_list
 
 __version__ = "0.1.0"
@@ -72,11 +73,17 @@ __all__ = [
     "headline_table",
     "load_month",
     "save_metrics",
+    "save_table",
     "SEGMENTS",
     "rfm_table",
     "segment_summary",
     "vip_list",
     "dropped_off",
+    "SBGModel",
+    "fit_sbg",
+    "kaplan_meier",
+    "median_survival",
+    "contractual_churn",
     "Assumptions",
     "EconomicsResult",
     "economics_analysis",

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
+import pandas as pd
 
-__all__ = ["save_metrics", "to_jsonable"]
+__all__ = ["save_metrics", "save_table", "to_jsonable"]
 
 
 def to_jsonable(value: Any) -> Any:
@@ -69,3 +70,41 @@ def save_metrics(metrics: Mapping[str, Any], path: str | Path | None) -> dict[st
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(json.dumps(clean, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return clean
+
+
+def save_table(table: pd.DataFrame, output_dir: str | Path | None, name: str, *, index: bool = True) -> Path | None:
+    """Write a table as CSV into the report folder (skip if ``output_dir`` is empty).
+
+    The runner injects ``output_dir`` (the report folder being built); a notebook
+    run by hand leaves it empty and nothing is written. Floats are written with
+    10 significant digits so that reruns give identical files.
+
+    Parameters
+    ----------
+    table : DataFrame
+    output_dir : str, Path or None
+        Destination folder; ``""``/``None`` writes nothing.
+    name : str
+        File name, e.g. ``"retention_priority.csv"``.
+    index : bool
+        Write the index as the first column.
+
+    Returns
+    -------
+    Path or None
+        The file written.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> save_table(pd.DataFrame({"a": [1]}), "", "x.csv") is None
+    True
+    """
+    if not output_dir:
+        return None
+    if "/" in name or not name.endswith(".csv"):
+        raise ValueError(f"name must be a plain file name ending in .csv, got {name!r}")
+    path = Path(output_dir) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=index, float_format="%.10g")
+    return path

@@ -359,7 +359,8 @@ def build_report(
     metrics = _assemble_metrics(tx, ledger, period, tmp / "metrics", bool(spend_path), bool(subscriptions_path),
                                 data_path)
     (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    _write_index(tmp / "index.html", metrics, pages, data_path)
+    downloads = sorted(p.name for p in tmp.glob("*.csv"))
+    _write_index(tmp / "index.html", metrics, pages, data_path, downloads)
 
     # 4. swap into place atomically ---------------------------------------------
     old = out_dir / f".{period}.old-{os.getpid()}"
@@ -431,7 +432,8 @@ def _fmt_change(value: Any, kind: str) -> tuple[str, str]:
     return text, ("up" if value > 0 else "down" if value < 0 else "flat")
 
 
-def _write_index(path: Path, metrics: Mapping[str, Any], pages: list[dict[str, Any]], data_path: Path) -> None:
+def _write_index(path: Path, metrics: Mapping[str, Any], pages: list[dict[str, Any]], data_path: Path,
+                 downloads: list[str] | None = None) -> None:
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(loader=PackageLoader("relmkt_helpers", "templates"), autoescape=select_autoescape())
@@ -440,7 +442,8 @@ def _write_index(path: Path, metrics: Mapping[str, Any], pages: list[dict[str, A
         change, direction = _fmt_change(metrics["change_vs_previous_month"].get(key), kind)
         kpis.append({"label": label, "value": _fmt(metrics.get(key), kind), "change": change,
                      "direction": direction})
-    html = env.get_template("index.html").render(metrics=metrics, kpis=kpis, pages=pages, data_name=data_path.name)
+    html = env.get_template("index.html").render(metrics=metrics, kpis=kpis, pages=pages, data_name=data_path.name,
+                                                 downloads=downloads or [])
     path.write_text(html, encoding="utf-8")
 
 

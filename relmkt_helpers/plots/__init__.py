@@ -23,6 +23,7 @@ from .clv import (
     plot_probability_alive_matrix,
     plot_repeat_purchase_distribution,
 )
+from .contractual import plot_km, plot_retention_rate, plot_sbg_fit, plot_value_by_tenure
 from .economics import (
     plot_cac_over_time,
     plot_cost_comparison,
@@ -64,4 +65,8 @@ __all__ = [
     "plot_rf_grid",
     "plot_segment_summary",
     "plot_segment_shares",
+    "plot_sbg_fit",
+    "plot_retention_rate",
+    "plot_km",
+    "plot_value_by_tenure",
 ]
