@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -676,6 +677,9 @@ def _plot_tracking(table: pd.DataFrame, ax: Axes | None, cumulative: bool, where
     if cal_end is not None:
         ax.axvline(cal_end, color="grey", linestyle=":", linewidth=1.2, label="end of calibration")
     ax.set_xlabel(f"{word} ending")
+    locator = mdates.AutoDateLocator(maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     if cumulative:
         ax.set_ylabel("cumulative repeat transactions")
         ax.set_title(f"Cumulative repeat transactions by {word}: actual vs {name}")
