@@ -359,6 +359,7 @@ def build_report(
     metrics = _assemble_metrics(tx, ledger, period, tmp / "metrics", bool(spend_path), bool(subscriptions_path),
                                 data_path)
     (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    shutil.rmtree(tmp / "metrics")  # merged into metrics.json
     downloads = sorted(p.name for p in tmp.glob("*.csv"))
     _write_index(tmp / "index.html", metrics, pages, data_path, downloads)
 
@@ -412,6 +413,38 @@ _KPI_LABELS = (
 )
 
 
+#: Figures from the analysis notebooks shown on index.html: (notebook stem, metrics key, label, format).
+#: A figure that an analysis did not produce (e.g. no spend ledger) is listed as "not computed".
+_ANALYSIS_HEADLINES = (
+    ("01_cohort_retention", "retention_period_1", "Cohort retention after 1 month (size-weighted)", "pct"),
+    ("01_cohort_retention", "retention_period_12", "Cohort retention after 12 months", "pct"),
+    ("02_churn_modelling", "churn_roc_auc_hgb", "Churn model ROC AUC (gradient boosting, out of time)", "num"),
+    ("02_churn_modelling", "churn_roc_auc_bgnbd", "Churn baseline ROC AUC (BG/NBD)", "num"),
+    ("02_churn_modelling", "churn_expected_value_lost", "Expected value at risk (churn probability x value)", "money"),
+    ("02_churn_modelling", "contractual_all_survival_month_12", "Subscribers still active after 12 months (sBG)", "pct"),
+    ("03_customer_lifetime_value", "mean_clv", "Mean CLV per customer (next 12 months, margin)", "money"),
+    ("03_customer_lifetime_value", "vip_value_share", "Share of expected value held by the top 10%", "pct"),
+    ("04_acquisition_vs_retention", "cac_blended", "Blended CAC", "money"),
+    ("04_acquisition_vs_retention", "cost_ratio_year", "Acquisition / retention cost per customer-year", "num"),
+    ("04_acquisition_vs_retention", "payback_months", "CAC payback (months of life)", "num"),
+)
+
+
+def _analysis_rows(metrics: Mapping[str, Any]) -> list[dict[str, str]]:
+    rows = []
+    analyses = metrics.get("analyses", {})
+    for stem, key, label, kind in _ANALYSIS_HEADLINES:
+        if stem not in analyses:
+            continue
+        found = analyses[stem]
+        value = found.get(key)
+        basis = found.get(f"{key}_basis", "")
+        text = "not computed from these inputs" if value is None else (
+            f"{value:.2f}" if kind == "num" else _fmt(value, kind))
+        rows.append({"label": label, "value": text, "basis": basis})
+    return rows
+
+
 def _fmt(value: Any, kind: str) -> str:
     if value is None:
         return "n/a"
@@ -443,7 +476,7 @@ def _write_index(path: Path, metrics: Mapping[str, Any], pages: list[dict[str, A
         kpis.append({"label": label, "value": _fmt(metrics.get(key), kind), "change": change,
                      "direction": direction})
     html = env.get_template("index.html").render(metrics=metrics, kpis=kpis, pages=pages, data_name=data_path.name,
-                                                 downloads=downloads or [])
+                                                 downloads=downloads or [], headlines=_analysis_rows(metrics))
     path.write_text(html, encoding="utf-8")
 
 

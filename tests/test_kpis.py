@@ -101,3 +101,19 @@ def test_load_month_rejects_bad_months(tmp_path):
         load_month(path, "2024-07")
     with pytest.raises(ParameterError, match=r"'April' is not of the form YYYY-MM"):
         load_month(path, "April")
+
+
+def test_customer_mix_bars_stack_without_overlap():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from relmkt_helpers.plots.overview import plot_customer_mix
+
+    s = monthly_summary(TX)
+    ax = plot_customer_mix(s, months=None)
+    n = len(s)
+    returning, reactivated, new = ax.patches[:n], ax.patches[n:2 * n], ax.patches[2 * n:]
+    for i in range(n):  # each segment starts where the one below ends
+        assert reactivated[i].get_y() == pytest.approx(returning[i].get_height())
+        assert new[i].get_y() == pytest.approx(returning[i].get_height() + reactivated[i].get_height())
+        assert new[i].get_y() + new[i].get_height() == pytest.approx(s["customers_active"].iloc[i])

@@ -57,7 +57,7 @@ def plot_customer_mix(summary: pd.DataFrame, *, ax: Axes | None = None, months: 
                                ("customers_new", "new (first order)", PALETTE[1])):
         values = s[col].to_numpy(dtype=float)
         ax.bar(x, values, bottom=bottom, color=colour, label=label, **kwargs)
-        bottom += values
+        bottom = bottom + values  # a new array: matplotlib keeps a reference to the one it was given
     _month_labels(ax, s.index)
     ax.set_ylabel("active customers")
     ax.set_title("Active customers per month: returning, reactivated and new")
