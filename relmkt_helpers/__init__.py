@@ -5,6 +5,8 @@ Flat public API: everything an analyst calls is importable from here.
 from __future__ import annotations
 
 from .errors import DataValidationError, ParameterError, RelmktError, ReportError
+from .churn import ChurnResult, churn_analysis, churn_features, churn_labels
+from .clv import RepeatPurchaseModel, SpendModel, calibration_holdout, compare_models, customer_value, rfm_summary
 from .cohorts import (
     CohortMatrix,
     assign_cohorts,
@@ -79,6 +81,16 @@ __all__ = [
     "segment_summary",
     "vip_list",
     "dropped_off",
+    "rfm_summary",
+    "calibration_holdout",
+    "RepeatPurchaseModel",
+    "SpendModel",
+    "compare_models",
+    "customer_value",
+    "churn_analysis",
+    "ChurnResult",
+    "churn_features",
+    "churn_labels",
     "SBGModel",
     "fit_sbg",
     "kaplan_meier",

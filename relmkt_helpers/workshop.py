@@ -292,14 +292,16 @@ def retention_explorer(retention: float = 0.6, margin: float = 40.0, discount: f
     state: dict[str, Any] = {"fig": None}
 
     def redraw(_: Any = None) -> None:
+        from IPython import get_ipython
+        from IPython.display import display
+
+        in_kernel = get_ipython() is not None  # plain Python (tests, scripts) has nowhere to show it
         with out:
-            out.clear_output(wait=True)
+            if in_kernel:
+                out.clear_output(wait=True)
             values = {k: s.value for k, s in sliders.items()}
             state["fig"] = draw_retention_economics(**values, fig=state["fig"])
-            from IPython import get_ipython
-            from IPython.display import display
-
-            if get_ipython() is not None:  # inside a kernel; plain Python has nowhere to show it
+            if in_kernel:
                 display(state["fig"])
         plt.close(state["fig"])
 

@@ -77,6 +77,9 @@ def test_bgnbd_fit_reproduces_fader_hardie_lee_2005(summary):
 
 
 def test_pareto_nbd_fit_reproduces_published_estimates(summary):
+    # lifetimes draws its Pareto/NBD starting point from numpy's global generator: fix it, or the
+    # result depends on which tests ran before
+    np.random.seed(0)
     pn = ParetoNBDFitter().fit(summary["frequency"], summary["recency"], summary["T"])
     got = [pn.params_[k] for k in ("r", "alpha", "s", "beta")]
     # lifetimes' optimiser stops at its default tolerance: beta lands within 0.002 of the published

@@ -62,3 +62,14 @@ def test_repository_layout():
 def test_reports_folder_is_ignored_except_readme():
     ignore = (ROOT / ".gitignore").read_text().splitlines()
     assert "reports/*" in ignore and "!reports/README.md" in ignore
+
+
+def test_every_subpackage_is_packaged():
+    """A non-editable install must ship every subpackage (clv, churn, economics, plots) and the templates."""
+    from setuptools import find_packages
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    found = set(find_packages(str(ROOT), **config["packages"]["find"]))
+    on_disk = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "relmkt_helpers").rglob("__init__.py")}
+    assert on_disk <= found, f"not packaged: {sorted(on_disk - found)}"
+    assert "templates/*.html" in config["package-data"]["relmkt_helpers"]

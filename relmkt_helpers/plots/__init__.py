@@ -15,6 +15,14 @@ from .cohorts import (
     plot_revenue_retention,
     plot_segment_comparison,
 )
+from .churn import (
+    plot_calibration_curve,
+    plot_churn_distribution,
+    plot_gains,
+    plot_lift,
+    plot_permutation_importance,
+    plot_roc_curves,
+)
 from .clv import (
     plot_calibration_holdout,
     plot_cumulative_tracking,
@@ -65,6 +73,12 @@ __all__ = [
     "plot_rf_grid",
     "plot_segment_summary",
     "plot_segment_shares",
+    "plot_roc_curves",
+    "plot_calibration_curve",
+    "plot_lift",
+    "plot_gains",
+    "plot_permutation_importance",
+    "plot_churn_distribution",
     "plot_sbg_fit",
     "plot_retention_rate",
     "plot_km",
