@@ -976,9 +976,22 @@ class RepeatPurchaseModel:
                     if type(exc).__name__ != "ConvergenceError" and not isinstance(
                             exc, (ValueError, FloatingPointError, np.linalg.LinAlgError)):
                         raise
-                    raise ConvergenceError(f"{spec.label} fit did not converge: lifetimes' optimiser failed "
-                                           f"({' '.join(str(exc).split())})."
-                                           + _fit_hint("RepeatPurchaseModel", n)) from None
+                    retried = False
+                    if kind != "pnbd" and init_theta is None:
+                        # lifetimes' BFGS from its default start can fail on large tables (seen at 750k
+                        # customers in days/7): start it once more at the optimum of the kit's own
+                        # likelihood; _optimise still checks the result
+                        start = _newton_polish(objective, _quick_optimum(objective, -log_scale, n, log_scale))
+                        fitter = cls(penalizer_coef=pen)
+                        try:
+                            fitter.fit(ux, utx, uT, weights=w, initial_params=start + log_scale)
+                            retried = True
+                        except Exception:  # noqa: BLE001 - reported below with the original error
+                            retried = False
+                    if not retried:
+                        raise ConvergenceError(f"{spec.label} fit did not converge: lifetimes' optimiser failed "
+                                               f"({' '.join(str(exc).split())})."
+                                               + _fit_hint("RepeatPurchaseModel", n)) from None
             theta = np.log(fitter.params_[list(spec.params)].to_numpy(dtype=float))
             return fitter, theta
 
