@@ -592,3 +592,34 @@ def test_fit_leaves_warning_filters_alone():
             "print(list(warnings.filters) == before, 'lifetimes' in __import__('sys').modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["True", "True"]
+
+
+def test_bgnbd_retries_from_the_kits_optimum_when_lifetimes_fails(summary, fitted, monkeypatch):
+    """lifetimes' BG/NBD fit can fail from its default start on large tables (seen at 750k customers):
+    the model then restarts it once from the optimum of its own likelihood and gets the same answer."""
+    from lifetimes import BetaGeoFitter
+
+    original = BetaGeoFitter.fit
+    calls = []
+
+    def flaky(self, *args, **kwargs):
+        calls.append(kwargs.get("initial_params"))
+        if kwargs.get("initial_params") is None:
+            raise ValueError("simulated: the model did not converge")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(BetaGeoFitter, "fit", flaky)
+    retried = RepeatPurchaseModel("bgnbd").fit(summary)
+    assert calls[0] is None and calls[1] is not None  # failed once, then restarted from a given point
+    np.testing.assert_allclose(retried.params_.to_numpy(), fitted["bgnbd"].params_.to_numpy(), rtol=1e-4)
+
+
+def test_bgnbd_failure_after_the_retry_is_reported(summary, monkeypatch):
+    from lifetimes import BetaGeoFitter
+
+    def always_fails(self, *args, **kwargs):
+        raise ValueError("simulated: the model did not converge")
+
+    monkeypatch.setattr(BetaGeoFitter, "fit", always_fails)
+    with pytest.raises(models.ConvergenceError, match="lifetimes' optimiser failed .*penalizer"):
+        RepeatPurchaseModel("bgnbd").fit(summary)
