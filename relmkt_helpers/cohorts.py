@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._arrays import order_days
 from .errors import DataValidationError, ParameterError
 from .io import resolve_column
 
@@ -300,18 +301,7 @@ def _prepare(tx: pd.DataFrame, period: Any, as_of: Any) -> _Prep:
     if len(tx) == 0:
         raise DataValidationError("transactions: the frame has no orders. Check the source and as_of.")
     per = _check_period(period)
-    dates = tx["order_date"].to_numpy()
-    if not np.issubdtype(dates.dtype, np.datetime64):
-        raise DataValidationError(
-            f"transactions: column 'order_date' has dtype {tx['order_date'].dtype}, not a tz-naive datetime64. "
-            "Load the data with relmkt_helpers.load_transactions."
-        )
-    if np.isnat(dates).any():
-        raise DataValidationError(
-            "transactions: column 'order_date' has missing dates (NaT). Load the data with "
-            "relmkt_helpers.load_transactions, which drops or reports them."
-        )
-    days = dates.astype("datetime64[D]").view(np.int64)
+    days = order_days(tx)
     first_day, last_day = int(days.min()), int(days.max())
     if as_of is None:
         as_of_day = last_day

@@ -102,6 +102,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._arrays import order_days
 from .errors import DataValidationError, ParameterError
 
 __all__ = [
@@ -242,18 +243,7 @@ class _Orders:
                 "transactions: the frame has no orders, so there are no customers to score. "
                 "Check the source file and the as_of / month you cut it at."
             )
-        dates = tx["order_date"].to_numpy()
-        if not np.issubdtype(dates.dtype, np.datetime64):
-            raise DataValidationError(
-                f"transactions: column 'order_date' has dtype {tx['order_date'].dtype}, not a tz-naive "
-                "datetime64. Load the data with relmkt_helpers.load_transactions."
-            )
-        if np.isnat(dates).any():
-            raise DataValidationError(
-                "transactions: column 'order_date' has missing dates (NaT). Load the data with "
-                "relmkt_helpers.load_transactions, which drops or reports them."
-            )
-        days = dates.astype("datetime64[D]").view(np.int64)
+        days = order_days(tx)
         first_day, last_day = int(days.min()), int(days.max())
         if as_of is None:
             as_of_day = last_day

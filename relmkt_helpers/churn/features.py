@@ -71,6 +71,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._arrays import customer_codes, order_amounts, order_days
 from ..errors import DataValidationError, ParameterError
 
 __all__ = ["churn_features", "churn_labels", "FEATURE_COLUMNS", "NUMERIC_FEATURES"]
@@ -191,31 +192,10 @@ def _prepare(tx: Any, channel_col: str | None = "channel", *, where: str = "chur
                 "Name the acquisition-channel column, or pass channel_col=None for no channel feature."
             )
         channel_col = None  # the default column is optional
-    dates = tx["order_date"].to_numpy()
-    if not np.issubdtype(dates.dtype, np.datetime64):
-        raise DataValidationError(
-            f"transactions: column 'order_date' has dtype {tx['order_date'].dtype}, not a tz-naive datetime64. "
-            "Load the data with relmkt_helpers.load_transactions."
-        )
-    if np.isnat(dates).any():
-        raise DataValidationError(
-            "transactions: column 'order_date' has missing dates (NaT). Load the data with "
-            "relmkt_helpers.load_transactions, which drops or reports them."
-        )
-    amount = tx["amount"].to_numpy(dtype=np.float64, na_value=np.nan)
-    if not np.isfinite(amount).all():
-        raise DataValidationError(
-            "transactions: column 'amount' has missing or infinite values. Load the data with "
-            "relmkt_helpers.load_transactions, which drops or reports them."
-        )
-    codes, uniques = pd.factorize(tx["customer_id"], sort=True)
-    if codes.min() < 0:
-        raise DataValidationError(
-            "transactions: column 'customer_id' has missing values. Load the data with "
-            "relmkt_helpers.load_transactions, which drops or reports them."
-        )
+    days = order_days(tx)
+    amount = order_amounts(tx)
+    codes, uniques = customer_codes(tx)
     codes = codes.astype(np.int64, copy=False)
-    days = dates.astype("datetime64[D]").view(np.int64)
     d0, d1 = int(days.min()), int(days.max())
     order = _packed_sort(codes, days, d0, d1 - d0)
     # int32 codes and days halve the memory of the per-order arrays (days since 1970 fit in int32)

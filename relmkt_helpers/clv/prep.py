@@ -89,6 +89,7 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
+from .._arrays import customer_codes, order_amounts, order_days
 from ..errors import DataValidationError, ParameterError
 
 __all__ = ["rfm_summary", "calibration_holdout", "compress_summary", "CompressedSummary"]
@@ -199,32 +200,11 @@ def _prepare(tx: Any) -> _Prep:
         )
     if len(tx) == 0:
         raise DataValidationError("transactions: the frame has no orders. Check the source and the dates.")
-    dates = tx["order_date"].to_numpy()
-    if not np.issubdtype(dates.dtype, np.datetime64):
-        raise DataValidationError(
-            f"transactions: column 'order_date' has dtype {tx['order_date'].dtype}, not a tz-naive datetime64. "
-            "Load the data with relmkt_helpers.load_transactions."
-        )
-    if np.isnat(dates).any():
-        raise DataValidationError(
-            "transactions: column 'order_date' has missing dates (NaT). Load the data with "
-            "relmkt_helpers.load_transactions, which drops or reports them."
-        )
-    amount = tx["amount"].to_numpy(dtype=np.float64, na_value=np.nan)
-    if not np.isfinite(amount).all():
-        raise DataValidationError(
-            "transactions: column 'amount' has missing or infinite values. Load the data with "
-            "relmkt_helpers.load_transactions, which drops or reports them."
-        )
+    days = order_days(tx)
+    amount = order_amounts(tx)
     # One hash pass over the ids (the dominant cost); sort=True numbers the customers in
     # sorted id order, which is the order of lifetimes' output.
-    cust, customers = pd.factorize(tx["customer_id"], sort=True)
-    if cust.min() < 0:
-        raise DataValidationError(
-            "transactions: column 'customer_id' has missing values. Load the data with "
-            "relmkt_helpers.load_transactions, which drops or reports them."
-        )
-    days = dates.astype("datetime64[D]").view(np.int64)
+    cust, customers = customer_codes(tx)
     return _Prep(cust=cust.astype(np.int64, copy=False), days=days, amount=amount,
                  customers=pd.Index(customers, name="customer_id"),
                  first_day=int(days.min()), last_day=int(days.max()))
