@@ -363,9 +363,24 @@ def _loglik(kind: str, P: Mapping[str, Any], x, tx, T, pairs: _Pairs | None = No
 
 
 def _p_alive(kind: str, P: Mapping[str, Any], x, tx, T) -> np.ndarray:
-    _, t1, t2 = _ll_terms(kind, P, x, tx, T)
-    with np.errstate(invalid="ignore"):
-        return special.expit(t1 - t2)
+    """P(alive at T | x, t_x, T): ``expit(t1 - t2)`` of :func:`_ll_terms`.
+
+    For BG/NBD and MBG/NBD the beta functions cancel to a ratio, so the closed
+    form ``1 / (1 + a/(b + x - 1) ((alpha+T)/(alpha+t_x))^(r+x))`` (FHL 2005 eq.
+    13; MBG/NBD: ``b + x`` instead of ``b + x - 1``) is used: no special functions,
+    which matters in the CLV bootstrap (draws x customers evaluations).
+    """
+    x = np.asarray(x, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if kind == "pnbd":
+            _, t1, t2 = _ll_terms(kind, P, x, tx, T)
+            return special.expit(t1 - t2)
+        r, alpha, a, b = P["r"], P["alpha"], P["a"], P["b"]
+        bx = b + x - 1.0 if kind == "bgnbd" else b + x
+        log_odds_dead = (np.log(a) - np.log(np.where(bx > 0, bx, 1.0))
+                         + (r + x) * np.log1p((np.asarray(T, dtype=float) - tx) / (alpha + tx)))
+        pa = special.expit(-log_odds_dead)
+        return np.where(x > 0, pa, 1.0) if kind == "bgnbd" else pa
 
 
 def _one_minus_pow_over(c, log_base):
