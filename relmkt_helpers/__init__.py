@@ -38,7 +38,16 @@ from .economics import (
     profit_uplift_simulation,
     retention_costs,
 )
-from .io import LoadedTransactions, RowLedger, load_spend, load_subscriptions, load_transactions, read_table
+from .io import (
+    LoadedTransactions,
+    RowLedger,
+    is_canonical,
+    load_spend,
+    load_subscriptions,
+    load_transactions,
+    read_table,
+    save_canonical,
+)
 from .kpis import headline_table, load_month, month_metrics, monthly_summary
 from .metrics_io import save_metrics, save_table
 from .rfm import SEGMENTS, dropped_off, rfm_table, segment_summary, vip_list
@@ -56,6 +65,8 @@ __all__ = [
     "load_spend",
     "load_subscriptions",
     "read_table",
+    "save_canonical",
+    "is_canonical",
     "SampleShop",
     "ShopParams",
     "generate_sample_shop",

@@ -59,10 +59,13 @@ from .errors import DataValidationError, ParameterError
 
 __all__ = [
     "RowLedger", "LoadedTransactions", "load_transactions", "load_spend", "load_subscriptions",
-    "read_table", "resolve_column",
+    "read_table", "resolve_column", "save_canonical", "is_canonical",
 ]
 
 CANONICAL_COLUMNS = ("customer_id", "order_date", "amount", "order_id")
+#: Parquet schema-metadata key that marks a file written by :func:`save_canonical`.
+CANONICAL_KEY = b"relmkt.canonical"
+_CANONICAL_VERSION = 1
 _MAX_SHOWN = 5
 #: Arrow-backed strings: vectorised string and regex kernels (the "python" storage loops per element).
 _STR = pd.StringDtype("pyarrow")
@@ -472,6 +475,9 @@ def load_transactions(
     _check_choice("duplicates", duplicates, ("auto", "drop", "keep", "error"))
     _check_choice("on_invalid", on_invalid, ("error", "drop"))
     _check_choice("after_as_of", after_as_of, ("error", "drop"))
+    if not isinstance(source, pd.DataFrame) and is_canonical(source):
+        return _load_canonical(Path(source), customer_col=customer_col, date_col=date_col, amount_col=amount_col,
+                               order_col=order_col, as_of=as_of, after_as_of=after_as_of, keep_cols=keep_cols)
     src = _describe(source)
     is_file = not isinstance(source, pd.DataFrame)
     str_cols = tuple(c for c in (customer_col, order_col or "order_id") if c)
@@ -663,6 +669,120 @@ def load_transactions(
     ledger.last_date = str(out["order_date"].iloc[-1].date())
     ledger.check_balanced()
     return LoadedTransactions(out, ledger)
+
+
+# ----------------------------------------------------------------------------
+# the canonical file: validate once, re-load in half a second
+# ----------------------------------------------------------------------------
+
+def save_canonical(tx: pd.DataFrame, ledger: RowLedger, path: str | Path) -> Path:
+    """Write a canonical frame and its row ledger to one Parquet file, for fast re-loading.
+
+    :func:`load_transactions` recognises the file (by a key in its Parquet
+    metadata) and returns the frame and the ledger as they were saved, without
+    validating the rows again: on 10M orders that is about 0.5 s instead of 15 s.
+    ``relmkt report`` uses it to load and validate the data once and hand every
+    notebook the same canonical frame; an analyst can use it to cache a large log.
+
+    The policies (refunds, duplicates, invalid rows, ``as_of``) are those applied
+    when ``tx`` was loaded, and they travel in the ledger. The file cannot be cut
+    at an earlier ``as_of`` (its refunds are already netted into their orders):
+    save one file per analysis date instead.
+
+    Parameters
+    ----------
+    tx, ledger
+        What :func:`load_transactions` returned.
+    path : path
+        Where to write (``.parquet``); the parent folder must exist.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> raw = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [5.0, -2.0, 4.0],
+    ...                     "order_date": ["2024-01-02", "2024-01-02", "2024-01-03"]})
+    >>> tx, ledger = load_transactions(raw, order_col=None, refunds="drop")
+    >>> path = save_canonical(tx, ledger, tempfile.mkdtemp() + "/tx.parquet")
+    >>> tx2, ledger2 = load_transactions(path)
+    >>> tx2.equals(tx), ledger2.dropped == ledger.dropped, is_canonical(path)
+    (True, True, True)
+    """
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    missing = [c for c in CANONICAL_COLUMNS if c not in tx.columns]
+    if missing or not isinstance(ledger, RowLedger):
+        raise ParameterError("save_canonical needs the (transactions, ledger) pair returned by load_transactions"
+                             + (f"; the frame lacks {missing}" if missing else "") + ".")
+    table = pa.Table.from_pandas(tx, preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    meta[CANONICAL_KEY] = json.dumps({"version": _CANONICAL_VERSION, "ledger": ledger.to_dict()}).encode()
+    path = Path(path)
+    pq.write_table(table.replace_schema_metadata(meta), path)
+    return path
+
+
+def is_canonical(path: str | Path) -> bool:
+    """Whether ``path`` is a Parquet file written by :func:`save_canonical` (reads only the footer)."""
+    path = Path(path)
+    if path.suffix.lower() not in (".parquet", ".pq") or not path.is_file() or path.stat().st_size == 0:
+        return False
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except Exception:  # unreadable: let read_table report it
+        return False
+    return CANONICAL_KEY in meta
+
+
+def _load_canonical(path: Path, *, customer_col: str, date_col: str, amount_col: str, order_col: str | None,
+                    as_of: Any, after_as_of: str, keep_cols: list[str] | None) -> LoadedTransactions:
+    import json
+
+    import pyarrow.parquet as pq
+
+    src = _describe(path)
+    given = {"customer_col": (customer_col, "customer_id"), "date_col": (date_col, "order_date"),
+             "amount_col": (amount_col, "amount"), "order_col": (order_col or "order_id", "order_id")}
+    renamed = [f"{k}={v!r}" for k, (v, want) in given.items() if v != want]
+    if renamed:
+        raise ParameterError(
+            f"{src} is a canonical relmkt file (written by save_canonical): its columns are already "
+            f"customer_id, order_date, amount and order_id, but {', '.join(renamed)} was passed. "
+            "Leave the column names at their defaults.")
+    info = json.loads(pq.read_schema(path).metadata[CANONICAL_KEY])
+    if info.get("version") != _CANONICAL_VERSION:
+        raise DataValidationError(f"{src} was written by another relmkt version (canonical format "
+                                  f"{info.get('version')}, this one reads {_CANONICAL_VERSION}). Load the source "
+                                  "file again and save_canonical it with this version.")
+    columns = None if keep_cols is None else list(CANONICAL_COLUMNS) + [c for c in keep_cols
+                                                                         if c not in CANONICAL_COLUMNS]
+    try:
+        tx = pd.read_parquet(path, columns=columns)
+    except (OSError, ValueError, KeyError) as exc:
+        raise DataValidationError(f"transactions file {path} could not be read as Parquet: {exc}.") from None
+    d = info["ledger"]
+    ledger = RowLedger(source=d["source"], rows_read=d["rows_read"], rows_used=d["rows_used"],
+                       dropped=dict(d["dropped"]), policies={**d["policies"], "loaded_from": "canonical file"},
+                       orders=d["orders"], customers=d["customers"], first_date=d["first_date"],
+                       last_date=d["last_date"], refund_rows_netted=d["refund_rows_netted"])
+    if as_of is not None and ledger.last_date is not None:
+        as_of_ts = pd.Timestamp(as_of).normalize()
+        if pd.Timestamp(ledger.last_date) > as_of_ts:
+            late = int((tx["order_date"] > as_of_ts).sum())
+            raise DataValidationError(
+                f"{src} is a canonical relmkt file whose orders run to {ledger.last_date}; {late:,} are dated after "
+                f"as_of {as_of_ts.date()}. A canonical file cannot be cut at an earlier date (its refunds are "
+                "already netted): load the source file with this as_of, or save one canonical file per date.")
+    return LoadedTransactions(tx, ledger)
 
 
 # ----------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ import pandas as pd
 
 from . import config
 from .errors import ParameterError, ReportError
-from .io import RowLedger, load_spend, load_subscriptions, load_transactions
+from .io import RowLedger, load_spend, load_subscriptions, load_transactions, save_canonical
 from .kpis import load_month, month_metrics
 from .metrics_io import to_jsonable
 
@@ -275,9 +276,6 @@ def build_report(
     >>> result.index.name  # doctest: +SKIP
     'index.html'
     """
-    import papermill
-    from tqdm.auto import tqdm
-
     started = time.perf_counter()
     data_path = Path(data_path).resolve()
     user_params = _parse_user_params(params)
@@ -302,6 +300,29 @@ def build_report(
     _check_user_params(user_params, declared)
 
     # 2. run into a temporary folder ------------------------------------------
+    # The notebooks read the validated canonical frame (save_canonical), not the raw file: the
+    # data is parsed and checked once per report instead of once per notebook.
+    work = Path(tempfile.mkdtemp(prefix="relmkt-report-"))
+    try:
+        canonical = save_canonical(tx, ledger, work / "transactions.parquet")
+        return _run_notebooks(
+            tx, ledger, period, as_of, canonical, data_path=data_path, spend_path=spend_path,
+            subscriptions_path=subscriptions_path, out_dir=out_dir, nb_paths=nb_paths, declared=declared,
+            user_params=user_params, with_code=with_code, progress=progress, kernel_name=kernel_name,
+            bar=_bar, started=started)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _run_notebooks(tx: pd.DataFrame, ledger: RowLedger, period: pd.Period, as_of: pd.Timestamp, canonical: Path, *,
+                   data_path: Path, spend_path: str | Path | None, subscriptions_path: str | Path | None,
+                   out_dir: str | Path, nb_paths: list[Path], declared: Mapping[str, Mapping[str, Any]],
+                   user_params: Mapping[str, Any], with_code: bool, progress: bool, kernel_name: str, bar: Any,
+                   started: float) -> ReportResult:
+    import papermill
+    from tqdm.auto import tqdm
+
+    _bar = bar
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / str(period)
@@ -311,16 +332,17 @@ def build_report(
         shutil.rmtree(tmp)
     (tmp / "metrics").mkdir(parents=True)
     base = {
-        "data_path": str(data_path),
+        "data_path": str(canonical),
         "spend_path": str(Path(spend_path).resolve()) if spend_path else "",
         "subscriptions_path": str(Path(subscriptions_path).resolve()) if subscriptions_path else "",
         "month": str(period),
         "as_of": str(as_of.date()),
         "output_dir": str(tmp),
-        "customer_col": customer_col,
-        "date_col": date_col,
-        "amount_col": amount_col,
-        "order_col": order_col or "",
+        # the canonical file's own column names
+        "customer_col": "customer_id",
+        "date_col": "order_date",
+        "amount_col": "amount",
+        "order_col": "order_id",
     }
     timings: dict[str, float] = {}
     pages: list[dict[str, Any]] = []

@@ -203,3 +203,27 @@ def test_batch_bad_ranges_write_nothing(tmp_path, small_data, start, end, patter
     with pytest.raises(ParameterError, match=pattern):
         build_reports(small_data, start=start, end=end, out_dir=tmp_path, notebooks=[OVERVIEW], progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_notebooks_read_the_validated_canonical_copy_and_it_is_removed(tmp_path, small_data, monkeypatch):
+    """The data is validated once by the runner; notebooks load its canonical copy (the ledger
+    they print still names the source) and the copy is deleted, also after a failed run."""
+    import tempfile
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    result = build_report(small_data, month="2023-02", out_dir=tmp_path / "out", notebooks=[OVERVIEW],
+                          progress=False)
+    nb = nbformat.read(result.path / "00_data_overview.ipynb", as_version=4)
+    injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert "relmkt-report-" in injected.source and "transactions.parquet" in injected.source
+    printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert str(small_data.name) in printed and "loaded_from=canonical file" in printed
+    assert list(scratch.iterdir()) == []
+    nb_dir = tmp_path / "nbs"
+    nb_dir.mkdir()
+    with pytest.raises(ReportError):
+        build_report(small_data, month="2023-02", out_dir=tmp_path / "out", notebooks=[failing_notebook(nb_dir)],
+                     progress=False)
+    assert list(scratch.iterdir()) == []
