@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._arrays import order_days
+from ._arrays import factorize_ids, order_days
 from .errors import DataValidationError, ParameterError
 from .io import resolve_column
 
@@ -321,7 +321,8 @@ def _prepare(tx: pd.DataFrame, period: Any, as_of: Any) -> _Prep:
         days, amount = days[rows], amount[rows]
         cust_ids = cust_ids.iloc[rows]
         last_day = int(days.max())
-    cust, customers = pd.factorize(cust_ids, sort=False)
+    # a cut frame is new data; the whole column's factorization is remembered across calls
+    cust, customers = pd.factorize(cust_ids, sort=False) if rows is not None else factorize_ids(cust_ids)
     if len(cust) and cust.min() < 0:
         raise DataValidationError(
             "transactions: column 'customer_id' has missing values. Load the data with "

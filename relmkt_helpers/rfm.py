@@ -102,7 +102,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._arrays import order_days
+from ._arrays import factorize_ids, order_days
 from .errors import DataValidationError, ParameterError
 
 __all__ = [
@@ -255,7 +255,7 @@ class _Orders:
                     "so no customer exists yet. Pass a later as_of, or None for the last order date."
                 )
         amount = tx["amount"].to_numpy(dtype=np.float64)
-        codes, uniques = pd.factorize(tx["customer_id"], sort=True)
+        codes, uniques = factorize_ids(tx["customer_id"], sort=True)
         if len(codes) and codes.min() < 0:
             raise DataValidationError(
                 "transactions: column 'customer_id' has missing values. Load the data with "

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._arrays import unique_sorted
+from .._arrays import factorize_ids, unique_sorted
 from ..errors import DataValidationError, ParameterError
 
 #: Label of the blended (all channels) rows, and the ledger channel meaning "not split by channel".
@@ -202,7 +202,7 @@ def customer_channels(tx: pd.DataFrame, channel_col: str | None
     :mod:`relmkt_helpers.cohorts`. Without ``channel_col`` every customer is in ``"all"``.
     Returns ``(cust, first_rows, channel_labels, channel_code_per_customer)``.
     """
-    cust, _ = pd.factorize(tx["customer_id"], sort=False)
+    cust, _ = factorize_ids(tx["customer_id"])
     cust = cust.astype(np.int64)
     days = tx["order_date"].to_numpy().astype("datetime64[D]").view(np.int64)
     order = np.argsort(days, kind="stable")
