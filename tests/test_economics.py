@@ -758,3 +758,26 @@ def test_analysis_rejects_bad_inputs():
         Assumptions(discount=-0.1)
     with pytest.raises(ParameterError, match="Assumptions"):
         economics_analysis(assumptions={"cac": 1})
+
+
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_customer_channels_first_order_row_sorted_and_unsorted_frames(shuffled):
+    """The one-pass path (frame sorted by date) and the sorting path agree with a plain groupby."""
+    from relmkt_helpers.economics._common import customer_channels
+
+    rng = np.random.default_rng(3)
+    n = 4000
+    tx = pd.DataFrame({
+        "customer_id": pd.Series([f"c{i}" for i in rng.integers(0, 600, n)], dtype="string[pyarrow]"),
+        "order_date": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 200, n), unit="D"),
+        "channel": rng.choice(["search", "social", "email"], n),
+    }).sort_values("order_date", kind="stable", ignore_index=True)
+    if shuffled:
+        tx = tx.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    cust, first_rows, labels, code = customer_channels(tx, "channel")
+    # reference: the first row in frame order among each customer's earliest-day rows
+    earliest = tx.groupby("customer_id")["order_date"].transform("min")
+    ref = tx[tx["order_date"] == earliest].reset_index().groupby("customer_id", sort=False)["index"].min()
+    got = pd.Series(first_rows, index=tx["customer_id"].iloc[first_rows].to_numpy())
+    assert got.sort_index().to_dict() == ref.sort_index().to_dict()
+    assert [labels[c] for c in code] == tx["channel"].iloc[first_rows].tolist()

@@ -205,9 +205,17 @@ def customer_channels(tx: pd.DataFrame, channel_col: str | None
     cust, _ = factorize_ids(tx["customer_id"])
     cust = cust.astype(np.int64)
     days = tx["order_date"].to_numpy().astype("datetime64[D]").view(np.int64)
-    order = np.argsort(days, kind="stable")
-    _, idx = np.unique(cust[order], return_index=True)
-    first_rows = order[idx]
+    if len(days) and np.all(days[1:] >= days[:-1]):
+        # Sorted by date (as load_transactions returns it), and codes numbered by first appearance:
+        # a customer's first order is where the running maximum of the codes grows. One pass, no sort.
+        top = np.maximum.accumulate(cust)
+        first_rows = np.flatnonzero(np.r_[True, top[1:] > top[:-1]])
+    else:
+        order = np.argsort(days, kind="stable")
+        c = cust[order]
+        by_cust = np.argsort(c, kind="stable")  # keeps date order within a customer
+        starts = np.r_[True, c[by_cust][1:] != c[by_cust][:-1]]
+        first_rows = order[by_cust[starts]]
     if channel_col is None:
         return cust, first_rows, [ALL], np.zeros(len(first_rows), dtype=np.int64)
     values = tx[channel_col].iloc[first_rows].astype("string").fillna("(missing)").str.strip()
