@@ -930,36 +930,35 @@ class RepeatPurchaseModel:
                 nll = -_loglik_sum(kind, P, idx)
             return nll + pen * n * float(np.sum(np.exp(2 * (theta + log_scale))))
 
-        # Pareto/NBD: lifetimes' fitter runs Nelder-Mead on a likelihood that evaluates 2F1 per row,
-        # hundreds of times. Start it at the optimum of the kit's own (pair-compressed) likelihood,
-        # found by BFGS (on a thinning of a large table) and Newton steps, inside a tiny simplex:
-        # lifetimes' Nelder-Mead then only has to confirm it (or walk on if it is not the optimum;
-        # the checks in _optimise verify the result).
-        quick = None
-        if kind == "pnbd":
-            start = -log_scale  # rescaled parameters all 1, as lifetimes starts
-            if ux.size > _SUBSAMPLE_ROWS:
-                # a large table: first fit a fixed random thinning of it (about _SUBSAMPLE customers),
-                # then the whole table from there; the result does not depend on the thinning
-                rng = np.random.default_rng(0)
-                ws = rng.binomial(w.astype(np.int64), min(1.0, _SUBSAMPLE / n)).astype(float)
-                keep = ws > 0
-                sub = _RowIndex.of(ux[keep], utx[keep], uT[keep], ws[keep], pairs=True)
-                n_sub = float(ws.sum())
+        # Start lifetimes' fitter at the optimum of the kit's own (compressed) likelihood, found by BFGS
+        # (on a thinning of a large table) and Newton steps. Pareto/NBD: lifetimes runs Nelder-Mead on a
+        # likelihood that evaluates 2F1 per row, hundreds of times; from a tiny simplex around the kit's
+        # optimum it only has to confirm it. BG/NBD and MBG/NBD: lifetimes' BFGS from its default start
+        # takes 2-3x longer on large tables and has failed there (750k customers in days/7). Either way
+        # the checks in _optimise verify the result.
+        start = -log_scale  # rescaled parameters all 1, as lifetimes starts
+        if ux.size > _SUBSAMPLE_ROWS:
+            # a large table: first fit a fixed random thinning of it (about _SUBSAMPLE customers),
+            # then the whole table from there; the result does not depend on the thinning
+            rng = np.random.default_rng(0)
+            ws = rng.binomial(w.astype(np.int64), min(1.0, _SUBSAMPLE / n)).astype(float)
+            keep = ws > 0
+            sub = _RowIndex.of(ux[keep], utx[keep], uT[keep], ws[keep], pairs=kind == "pnbd")
+            n_sub = float(ws.sum())
 
-                def sub_objective(theta: np.ndarray) -> float:
-                    with np.errstate(all="ignore"):
-                        nll = -_loglik_sum(kind, dict(zip(spec.params, np.exp(theta))), sub)
-                    return nll + pen * n_sub * float(np.sum(np.exp(2 * (theta + log_scale))))
+            def sub_objective(theta: np.ndarray) -> float:
+                with np.errstate(all="ignore"):
+                    nll = -_loglik_sum(kind, dict(zip(spec.params, np.exp(theta))), sub)
+                return nll + pen * n_sub * float(np.sum(np.exp(2 * (theta + log_scale))))
 
-                sub_start = _quick_optimum(sub_objective, start, n_sub, log_scale)
-                if np.max(np.abs(sub_start + log_scale)) <= np.log(_ABSURD):
-                    start = sub_start
-            if np.array_equal(start, -log_scale):  # small table, or a runaway thinning
-                start = _quick_optimum(objective, start, n, log_scale)
-            quick = _newton_polish(objective, start)
-            _check_absurd(quick, log_scale, spec.params, spec.label, _fit_hint("RepeatPurchaseModel", n,
-                                                                               _EXTRA_HINT[kind]))
+            sub_start = _quick_optimum(sub_objective, start, n_sub, log_scale)
+            if np.max(np.abs(sub_start + log_scale)) <= np.log(_ABSURD):
+                start = sub_start
+        if np.array_equal(start, -log_scale):  # small table, or a runaway thinning
+            start = _quick_optimum(objective, start, n, log_scale)
+        quick = _newton_polish(objective, start)
+        _check_absurd(quick, log_scale, spec.params, spec.label, _fit_hint("RepeatPurchaseModel", n,
+                                                                           _EXTRA_HINT[kind]))
 
         def fit_once(init_theta: np.ndarray | None):
             # lifetimes' Pareto/NBD objective is -sum(w ll)/mean(w): convert the penalizer (module docstring)
@@ -981,8 +980,8 @@ class RepeatPurchaseModel:
                               fatol=_DECREMENT_TOL * ux.size / n, maxiter=1_000)
             elif kind == "pnbd":  # a restart: Nelder-Mead from where it stopped, default simplex, tight
                 kwargs.update(initial_params=np.exp(init_theta + log_scale), tol=1e-9, maxiter=4_000)
-            elif init_theta is not None:
-                kwargs.update(initial_params=init_theta + log_scale)
+            else:  # BG/NBD, MBG/NBD: from the kit's optimum, or where a previous attempt stopped
+                kwargs.update(initial_params=(quick if init_theta is None else init_theta) + log_scale)
             with contextlib.redirect_stdout(out), warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
                 try:
@@ -993,13 +992,11 @@ class RepeatPurchaseModel:
                         raise
                     retried = False
                     if kind != "pnbd" and init_theta is None:
-                        # lifetimes' BFGS from its default start can fail on large tables (seen at 750k
-                        # customers in days/7): start it once more at the optimum of the kit's own
-                        # likelihood; _optimise still checks the result
-                        start = _newton_polish(objective, _quick_optimum(objective, -log_scale, n, log_scale))
+                        # lifetimes' BFGS can stop with "precision loss" right at an optimum: run it
+                        # once more from its own default start; _optimise still checks the result
                         fitter = cls(penalizer_coef=pen)
                         try:
-                            fitter.fit(ux, utx, uT, weights=w, initial_params=start + log_scale)
+                            fitter.fit(ux, utx, uT, weights=w)
                             retried = True
                         except Exception:  # noqa: BLE001 - reported below with the original error
                             retried = False
