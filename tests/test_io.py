@@ -358,3 +358,23 @@ def test_duplicates_auto_depends_on_order_ids(tmp_path):
     with_ids = "order_id,customer_id,order_date,amount\no1,a,2024-01-01,5\no1,a,2024-01-01,5\n"
     tx, ledger = load_transactions(write_csv(tmp_path, with_ids))
     assert tx["amount"].tolist() == [5.0] and ledger.policies["duplicates"] == "drop"
+
+
+@pytest.mark.parametrize("with_ids", [True, False])
+def test_candidate_duplicate_check_equals_full_row_check(with_ids):
+    """The loader looks for exact duplicates only among rows whose key repeats; same answer as pandas."""
+    from relmkt_helpers.io import _exact_duplicates
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    raw = pd.DataFrame({
+        "order_id": pd.array([None if v == 0 else f"o{v}" for v in rng.integers(0, 150, n)], dtype="string"),
+        "customer_id": [f"c{v}" for v in rng.integers(0, 4, n)],
+        "order_date": [f"2024-01-{d:02d}" for d in rng.integers(1, 4, n)],
+        "amount": rng.integers(1, 3, n).astype(float),
+    })
+    codes = pd.factorize(raw["order_id"])[0] if with_ids else None
+    got = _exact_duplicates(raw, codes, "customer_id", "order_date")
+    want = raw.duplicated(keep="first")
+    assert want.sum() > 50
+    pd.testing.assert_series_equal(got, want, check_names=False)
