@@ -462,10 +462,12 @@ def test_independence_numbers_are_the_correlations(summary, gg):
 # model comparison
 # --------------------------------------------------------------------------------------------
 
-def test_compare_models_on_cdnow_holdout(cdnow_tx):
+def test_compare_models_on_cdnow_holdout(cdnow_tx, monkeypatch):
+    monkeypatch.setattr(models, "_FORECAST_BLOCK", 97)  # forecasts in many blocks of unique rows
     ch = calibration_holdout(cdnow_tx, calibration_end=CAL_END, observation_end="1998-06-30", freq="D",
                              freq_multiplier=7)
-    table = compare_models(ch)
+    table, fitted = compare_models(ch, return_models=True)
+    assert list(fitted) == list(table.index)
     assert sorted(table.index) == ["bgnbd", "mbgnbd", "pnbd"]
     assert table["aic"].is_monotonic_increasing
     assert_printed_precision(table.loc["bgnbd", "log_likelihood"], -9582.4, 1)  # FHL (2005) p. 279
@@ -477,6 +479,7 @@ def test_compare_models_on_cdnow_holdout(cdnow_tx):
     assert (table["zero_repeat_actual_share"] == (actual == 0).mean()).all()
     cal = ch.rename(columns={"frequency_cal": "frequency", "recency_cal": "recency", "T_cal": "T"})
     pn = RepeatPurchaseModel("pnbd").fit(cal)
+    np.testing.assert_allclose(fitted["pnbd"].params_, pn.params_, rtol=1e-12)
     pred = pn.conditional_expected_purchases(ch["duration_holdout"], cal["frequency"], cal["recency"], cal["T"])
     row = table.loc["pnbd"]
     assert row["holdout_expected_total"] == pytest.approx(pred.sum())

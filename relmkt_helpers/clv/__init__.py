@@ -22,7 +22,14 @@ Examples
 """
 from __future__ import annotations
 
-from .models import ConvergenceError, NotFittedError, RepeatPurchaseModel, SpendModel, compare_models
+from .models import (
+    ConvergenceError,
+    ModelComparison,
+    NotFittedError,
+    RepeatPurchaseModel,
+    SpendModel,
+    compare_models,
+)
 from .prep import CompressedSummary, calibration_holdout, compress_summary, rfm_summary
 from .value import MONTH_DAYS, customer_value
 
@@ -34,6 +41,7 @@ __all__ = [
     "RepeatPurchaseModel",
     "SpendModel",
     "compare_models",
+    "ModelComparison",
     "ConvergenceError",
     "NotFittedError",
     "customer_value",
