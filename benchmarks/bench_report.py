@@ -33,11 +33,52 @@ from relmkt_helpers.report import build_report
 data, spend, subs, out = sys.argv[1:5]
 t0 = time.perf_counter()
 result = build_report(data, spend_path=spend, subscriptions_path=subs, out_dir=out, progress=False)
-print(json.dumps({"seconds": time.perf_counter() - t0, "timings": result.timings, "month": result.month,
+seconds = time.perf_counter() - t0
+import nbformat
+cells = {}
+for nb_path in sorted(result.path.glob("*.ipynb")):
+    nb = nbformat.read(nb_path, as_version=4)
+    timed = [(c.metadata.get("papermill", {}).get("duration") or 0.0, i, c.source.strip().splitlines()[0][:70])
+             for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()]
+    cells[nb_path.stem] = sorted(timed, reverse=True)[:4]
+print(json.dumps({"seconds": seconds, "timings": result.timings, "month": result.month, "cells": cells,
                   "rows": result.metrics["rows_read"],
                   "peak_self_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "peak_children_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 """
+
+
+def sample_tree_rss(proc: subprocess.Popen, every: float = 0.05) -> float:
+    """Wait for ``proc``; return the peak of the summed RSS (MiB) of it and all its descendants.
+
+    The runner and the notebook kernels it starts are separate processes, so the memory the machine
+    needs is their sum at each moment, not the largest single process. Sampled every ``every`` s.
+    """
+    import psutil
+
+    root = psutil.Process(proc.pid)
+    peak = 0
+    per_pid: dict[int, int] = {}
+    while proc.poll() is None:
+        total = 0
+        try:
+            procs = [root] + root.children(recursive=True)
+        except psutil.NoSuchProcess:
+            break
+        for p in procs:
+            try:
+                rss = p.memory_info().rss
+            except psutil.NoSuchProcess:
+                continue
+            total += rss
+            per_pid[p.pid] = max(per_pid.get(p.pid, 0), rss)
+        peak = max(peak, total)
+        time.sleep(every)
+    PER_PROCESS.extend(v / 2**20 for v in per_pid.values())  # runner first, then kernels in start order
+    return peak / 2**20
+
+
+PER_PROCESS: list[float] = []
 
 
 def ensure_data(customers: int) -> Path:
@@ -55,19 +96,28 @@ def main() -> int:
     ap.add_argument("--write", action="store_true", help="write benchmarks/results/report.md")
     args = ap.parse_args()
     shop = ensure_data(args.customers)
-    with tempfile.TemporaryDirectory() as out:
+    with tempfile.TemporaryDirectory() as out, tempfile.TemporaryFile("w+") as so, \
+            tempfile.TemporaryFile("w+") as se:
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-c", CHILD, str(shop / "transactions.parquet"),
-                               str(shop / "marketing_spend.parquet"), str(shop / "subscriptions.parquet"), out],
-                              capture_output=True, text=True, cwd=ROOT)
+        proc = subprocess.Popen([sys.executable, "-c", CHILD, str(shop / "transactions.parquet"),
+                                 str(shop / "marketing_spend.parquet"), str(shop / "subscriptions.parquet"), out],
+                                stdout=so, stderr=se, text=True, cwd=ROOT)
+        peak_sum = sample_tree_rss(proc)
         wall = time.perf_counter() - t0
+        so.seek(0)
+        se.seek(0)
+        stdout, stderr = so.read(), se.read()
     if proc.returncode != 0:
-        print(proc.stderr[-3000:])
+        print(stderr[-3000:])
         return proc.returncode
-    r = json.loads(proc.stdout.strip().splitlines()[-1])
-    peak = max(r["peak_self_mib"], r["peak_children_mib"])
+    r = json.loads(stdout.strip().splitlines()[-1])
+    peak_single = max(r["peak_self_mib"], r["peak_children_mib"])
+    peak = max(peak_sum, peak_single)
     print(json.dumps(r, indent=2))
-    print(f"wall {wall:.1f} s (target 120), peak {peak:,.0f} MiB (target 4,096)")
+    print(f"wall {wall:.1f} s (target 120), peak {peak:,.0f} MiB summed over processes (target 4,096); "
+          f"largest single process {peak_single:,.0f} MiB")
+    print("peak RSS per process (MiB, runner first, then kernels in start order):",
+          ", ".join(f"{v:,.0f}" for v in PER_PROCESS))
     if args.write:
         import pandas as pd
 
@@ -84,11 +134,16 @@ def main() -> int:
             "|---|---|",
         ]
         lines += [f"| {k} | {v:.1f} |" for k, v in r["timings"].items()]
+        lines += ["", "Slowest cells (papermill's per-cell durations):", "", "| notebook | cell | first line | seconds |",
+                  "|---|---|---|---|"]
+        lines += [f"| {nb} | {i} | `{src}` | {d:.1f} |" for nb, rows in r["cells"].items() for d, i, src in rows]
         lines += [
             "",
             f"Wall time of the whole run (subprocess, including imports): **{wall:.1f} s** (target at most 120 s).",
-            f"Peak memory: **{peak:,.0f} MiB** (largest ru_maxrss of the runner and its notebook kernels; "
-            "target at most 4,096 MiB).",
+            f"Peak memory: **{peak:,.0f} MiB** (the runner and its notebook kernels together: their resident "
+            f"memory summed, sampled every 50 ms; target at most 4,096 MiB). Largest single process: "
+            f"{peak_single:,.0f} MiB (ru_maxrss). Peak of each process (MiB, runner first, then the kernels in "
+            "start order): " + ", ".join(f"{v:,.0f}" for v in PER_PROCESS) + ".",
             "",
         ]
         (ROOT / "benchmarks" / "results" / "report.md").write_text("\n".join(lines), encoding="utf-8")

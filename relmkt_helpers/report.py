@@ -33,6 +33,7 @@ import pandas as pd
 
 from . import config
 from .errors import ParameterError, ReportError
+from ._kernels import WarmKernels
 from .io import RowLedger, load_spend, load_subscriptions, load_transactions, save_canonical
 from .kpis import load_month, month_metrics
 from .metrics_io import to_jsonable
@@ -227,6 +228,7 @@ def build_report(
     order_col: str | None = None,
     progress: bool = True,
     kernel_name: str = config.KERNEL_NAME,
+    warm_kernels: bool = True,
     _bar: Any = None,
 ) -> ReportResult:
     """Run the analysis notebooks for one month and write ``<out_dir>/<month>/``.
@@ -254,6 +256,12 @@ def build_report(
         Column mapping of the transactions file.
     progress : bool
         Show a progress bar across notebooks.
+    kernel_name : str
+        Jupyter kernel the notebooks run in.
+    warm_kernels : bool
+        Start each notebook's kernel, and import the libraries in it, while the
+        previous notebook runs (saves about 3 s per notebook; every notebook still
+        gets a fresh kernel). ``False``: papermill starts each kernel itself.
 
     Returns
     -------
@@ -281,44 +289,67 @@ def build_report(
     user_params = _parse_user_params(params)
     cols = dict(customer_col=customer_col, date_col=date_col, amount_col=amount_col, order_col=order_col)
 
-    # 1. validate at the edge, before anything is written -------------------
-    tx, ledger, period = load_month(data_path, month, **cols)
-    as_of = period.end_time.normalize()
-    if spend_path:
-        spend = load_spend(spend_path)
-        data_months = pd.period_range(tx["order_date"].min(), as_of, freq="M")
-        if not spend["month"].isin(data_months).any():
-            raise ParameterError(
-                f"the spend ledger {spend_path} covers {spend['month'].min()} .. {spend['month'].max()}, "
-                f"which does not overlap the transactions ({data_months[0]} .. {data_months[-1]}). "
-                "Pass the ledger for the same business and period, or leave --spend out."
-            )
-    if subscriptions_path:
-        load_subscriptions(subscriptions_path)
     nb_paths = [Path(p).resolve() for p in (notebooks or discover_notebooks())]
     declared = {p.stem: notebook_parameters(p) for p in nb_paths}
     _check_user_params(user_params, declared)
+    # the first notebook's kernel starts (and imports) while the data is validated
+    with WarmKernels(kernel_name, [p.parent for p in nb_paths], enabled=warm_kernels) as pool:
+        # 1. validate at the edge, before anything is written -------------------
+        tx, ledger, period = load_month(data_path, month, **cols)
+        as_of = period.end_time.normalize()
+        if spend_path:
+            spend = load_spend(spend_path)
+            data_months = pd.period_range(tx["order_date"].min(), as_of, freq="M")
+            if not spend["month"].isin(data_months).any():
+                raise ParameterError(
+                    f"the spend ledger {spend_path} covers {spend['month'].min()} .. {spend['month'].max()}, "
+                    f"which does not overlap the transactions ({data_months[0]} .. {data_months[-1]}). "
+                    "Pass the ledger for the same business and period, or leave --spend out."
+                )
+        if subscriptions_path:
+            load_subscriptions(subscriptions_path)
 
-    # 2. run into a temporary folder ------------------------------------------
-    # The notebooks read the validated canonical frame (save_canonical), not the raw file: the
-    # data is parsed and checked once per report instead of once per notebook.
-    work = Path(tempfile.mkdtemp(prefix="relmkt-report-"))
+        # 2. run into a temporary folder ------------------------------------------
+        # The notebooks read the validated canonical frame (save_canonical), not the raw file: the
+        # data is parsed and checked once per report instead of once per notebook.
+        work = Path(tempfile.mkdtemp(prefix="relmkt-report-"))
+        try:
+            canonical = save_canonical(tx, ledger, work / "transactions.parquet")
+            kpis = month_metrics(tx, period)
+            del tx  # the notebooks each load the canonical file: do not hold a second copy meanwhile
+            _release_memory()
+            return _run_notebooks(
+                kpis, ledger, period, as_of, canonical, data_path=data_path, spend_path=spend_path,
+                subscriptions_path=subscriptions_path, out_dir=out_dir, nb_paths=nb_paths, declared=declared,
+                user_params=user_params, with_code=with_code, progress=progress, kernel_name=kernel_name,
+                bar=_bar, started=started, pool=pool)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _release_memory() -> None:
+    """Hand freed memory back to the system before the notebook kernels start (they need it)."""
+    import ctypes
+    import gc
+
+    gc.collect()
     try:
-        canonical = save_canonical(tx, ledger, work / "transactions.parquet")
-        return _run_notebooks(
-            tx, ledger, period, as_of, canonical, data_path=data_path, spend_path=spend_path,
-            subscriptions_path=subscriptions_path, out_dir=out_dir, nb_paths=nb_paths, declared=declared,
-            user_params=user_params, with_code=with_code, progress=progress, kernel_name=kernel_name,
-            bar=_bar, started=started)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+    except Exception:  # noqa: BLE001 - best effort
+        pass
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
-def _run_notebooks(tx: pd.DataFrame, ledger: RowLedger, period: pd.Period, as_of: pd.Timestamp, canonical: Path, *,
+def _run_notebooks(kpis: Mapping[str, Any], ledger: RowLedger, period: pd.Period, as_of: pd.Timestamp, canonical: Path, *,
                    data_path: Path, spend_path: str | Path | None, subscriptions_path: str | Path | None,
                    out_dir: str | Path, nb_paths: list[Path], declared: Mapping[str, Mapping[str, Any]],
                    user_params: Mapping[str, Any], with_code: bool, progress: bool, kernel_name: str, bar: Any,
-                   started: float) -> ReportResult:
+                   started: float, pool: WarmKernels) -> ReportResult:
     import papermill
     from tqdm.auto import tqdm
 
@@ -357,16 +388,20 @@ def _run_notebooks(tx: pd.DataFrame, ledger: RowLedger, period: pd.Period, as_of
             injected = {k: v for k, v in values.items() if k in wanted}
             executed = tmp / nb.name
             t0 = time.perf_counter()
+            km = pool.take()  # warmed while the previous notebook ran (None: papermill starts one)
             try:
                 papermill.execute_notebook(
                     str(nb), str(executed), parameters=injected, kernel_name=kernel_name,
-                    progress_bar=False, log_output=False, cwd=str(nb.parent),
+                    progress_bar=False, log_output=False, cwd=str(nb.parent), **({"km": km} if km else {}),
                 )
             except Exception as exc:  # papermill wraps kernel errors in PapermillExecutionError
                 if failed.exists():
                     shutil.rmtree(failed)
                 tmp.rename(failed)
                 raise ReportError(_failure_message(nb, exc, failed)) from None
+            finally:
+                if km is not None:
+                    km.shutdown_kernel(now=True)
             timings[nb.stem] = round(time.perf_counter() - t0, 2)
             bar.update(1)
             title = _notebook_title(executed)
@@ -378,7 +413,7 @@ def _run_notebooks(tx: pd.DataFrame, ledger: RowLedger, period: pd.Period, as_of
             bar.close()
 
     # 3. metrics and index ------------------------------------------------------
-    metrics = _assemble_metrics(tx, ledger, period, tmp / "metrics", bool(spend_path), bool(subscriptions_path),
+    metrics = _assemble_metrics(kpis, ledger, period, tmp / "metrics", bool(spend_path), bool(subscriptions_path),
                                 data_path)
     (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     shutil.rmtree(tmp / "metrics")  # merged into metrics.json
@@ -398,9 +433,8 @@ def _run_notebooks(tx: pd.DataFrame, ledger: RowLedger, period: pd.Period, as_of
     return ReportResult(month=str(period), path=final, index=final / "index.html", metrics=metrics, timings=timings)
 
 
-def _assemble_metrics(tx: pd.DataFrame, ledger: RowLedger, period: pd.Period, metrics_dir: Path,
+def _assemble_metrics(m: Mapping[str, Any], ledger: RowLedger, period: pd.Period, metrics_dir: Path,
                       has_spend: bool, has_subs: bool, data_path: Path) -> dict[str, Any]:
-    m = month_metrics(tx, period)
     out: dict[str, Any] = {
         "schema_version": METRICS_SCHEMA_VERSION,
         "month": str(period),
