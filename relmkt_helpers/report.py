@@ -380,6 +380,19 @@ def _run_notebooks(kpis: Mapping[str, Any], ledger: RowLedger, period: pd.Period
     own_bar = _bar is None
     bar = tqdm(total=len(nb_paths), desc=f"report {period}", unit="notebook", disable=not progress) \
         if own_bar else _bar
+    # HTML pages are rendered on a helper thread while the next notebook runs (the runner only
+    # waits on the kernel meanwhile); every page is finished before the folder is renamed.
+    from concurrent.futures import ThreadPoolExecutor
+
+    render = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relmkt-render")
+    rendering = []
+
+    def page(nb: Path, executed: Path) -> dict[str, Any]:
+        title = _notebook_title(executed)
+        _render_html(executed, tmp / f"{nb.stem}.html", with_code, title)
+        return {"stem": nb.stem, "title": title, "html": f"{nb.stem}.html", "ipynb": nb.name,
+                "images": _headline_images(executed, tmp / "img", nb.stem)}
+
     try:
         for nb in nb_paths:
             bar.set_postfix_str(f"{period} {nb.stem}")
@@ -395,6 +408,7 @@ def _run_notebooks(kpis: Mapping[str, Any], ledger: RowLedger, period: pd.Period
                     progress_bar=False, log_output=False, cwd=str(nb.parent), **({"km": km} if km else {}),
                 )
             except Exception as exc:  # papermill wraps kernel errors in PapermillExecutionError
+                render.shutdown(wait=True)
                 if failed.exists():
                     shutil.rmtree(failed)
                 tmp.rename(failed)
@@ -404,11 +418,18 @@ def _run_notebooks(kpis: Mapping[str, Any], ledger: RowLedger, period: pd.Period
                     km.shutdown_kernel(now=True)
             timings[nb.stem] = round(time.perf_counter() - t0, 2)
             bar.update(1)
-            title = _notebook_title(executed)
-            _render_html(executed, tmp / f"{nb.stem}.html", with_code, title)
-            pages.append({"stem": nb.stem, "title": title, "html": f"{nb.stem}.html", "ipynb": nb.name,
-                          "images": _headline_images(executed, tmp / "img", nb.stem)})
+            rendering.append(render.submit(page, nb, executed))
+        try:
+            pages.extend(f.result() for f in rendering)  # in notebook order
+        except Exception as exc:  # noqa: BLE001 - any rendering failure fails the run, cleanly
+            render.shutdown(wait=True)
+            if failed.exists():
+                shutil.rmtree(failed)
+            tmp.rename(failed)
+            raise ReportError(f"rendering the HTML pages failed: {type(exc).__name__}: {exc}. The executed "
+                              f"notebooks are in {failed}. No report was replaced.") from exc
     finally:
+        render.shutdown(wait=True)
         if own_bar:
             bar.close()
 

@@ -227,3 +227,15 @@ def test_notebooks_read_the_validated_canonical_copy_and_it_is_removed(tmp_path,
         build_report(small_data, month="2023-02", out_dir=tmp_path / "out", notebooks=[failing_notebook(nb_dir)],
                      progress=False)
     assert list(scratch.iterdir()) == []
+
+
+def test_a_rendering_failure_fails_cleanly(tmp_path, small_data, monkeypatch):
+    import relmkt_helpers.report as report
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no HTML today")
+
+    monkeypatch.setattr(report, "_render_html", broken)
+    with pytest.raises(ReportError, match="rendering the HTML pages failed: RuntimeError: no HTML today"):
+        build_report(small_data, month="2023-02", out_dir=tmp_path, notebooks=[OVERVIEW], progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2023-02.failed"]
