@@ -1534,7 +1534,8 @@ class ModelComparison(NamedTuple):
 
 
 def compare_models(cal_holdout: pd.DataFrame, models: Sequence[str] = ("bgnbd", "pnbd", "mbgnbd"), *,
-                   penalizer: float = 0.0, return_models: bool = False) -> pd.DataFrame | ModelComparison:
+                   penalizer: float = 0.0, return_models: bool = False, max_customers: int | None = None,
+                   random_state: int = 0) -> pd.DataFrame | ModelComparison:
     """Fit each repeat-purchase model on the calibration period and score it on the holdout.
 
     Parameters
@@ -1550,6 +1551,15 @@ def compare_models(cal_holdout: pd.DataFrame, models: Sequence[str] = ("bgnbd", 
     return_models : bool
         Also return the models fitted on the calibration period (no need to fit
         the chosen one again): a :class:`ModelComparison` ``(table, models)``.
+    max_customers : int, optional
+        Compare on a random sample of at most this many customers (``None``: all).
+        Which model fits best, and how far off its holdout forecast is, are
+        population questions that 200,000 customers answer as well as a million
+        (standard errors of the parameters shrink with the square root of the
+        sample), at a fraction of the cost of fitting three models. Log-likelihood
+        and AIC are then those of the sample; ``attrs`` record both sizes.
+    random_state : int
+        Seed of that sample.
 
     Returns
     -------
@@ -1586,6 +1596,17 @@ def compare_models(cal_holdout: pd.DataFrame, models: Sequence[str] = ("bgnbd", 
     if unknown or not models:
         raise ParameterError(f"models must be a non-empty subset of {sorted(_SPECS)}, got {list(models)!r}.")
     _require_columns(cal_holdout, _CAL_HOLDOUT_COLS, "compare_models")
+    n_total = len(cal_holdout)
+    if max_customers is not None:
+        if isinstance(max_customers, bool) or not isinstance(max_customers, (int, np.integer)) or max_customers < 100:
+            raise ParameterError(f"max_customers must be a whole number of at least 100 (or None for all), "
+                                 f"got {max_customers!r}.")
+        if n_total > max_customers:
+            rows = np.sort(np.random.default_rng(random_state).choice(n_total, size=int(max_customers),
+                                                                       replace=False))
+            attrs = dict(cal_holdout.attrs)
+            cal_holdout = cal_holdout.iloc[rows]
+            cal_holdout.attrs = attrs
     cal = pd.DataFrame({
         "frequency": cal_holdout["frequency_cal"], "recency": cal_holdout["recency_cal"],
         "T": cal_holdout["T_cal"]}, index=cal_holdout.index)
@@ -1620,7 +1641,8 @@ def compare_models(cal_holdout: pd.DataFrame, models: Sequence[str] = ("bgnbd", 
             "zero_repeat_expected_share": float(np.mean(p0)),
         })
     out = pd.DataFrame(rows).set_index("model").sort_values("aic", kind="stable")
-    out.attrs = {"unit_days": float(cal.attrs.get("unit_days", 7.0)), "n_customers": int(len(cal))}
+    out.attrs = {"unit_days": float(cal.attrs.get("unit_days", 7.0)), "n_customers": int(len(cal)),
+                 "n_customers_total": int(n_total), "sampled": bool(len(cal) < n_total)}
     if return_models:
         return ModelComparison(out, {name: fitted[name] for name in out.index})
     return out

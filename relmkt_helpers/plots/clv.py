@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from .._arrays import unique_sorted
+from .._arrays import customer_codes, order_days, unique_sorted
 from ..errors import DataValidationError, ParameterError
 from ..io import resolve_column
 from ._common import PALETTE, get_ax
@@ -602,21 +602,24 @@ def tracking_table(tx: pd.DataFrame, model: Any, *, calibration_end: Any, observ
     if cal_end > obs_end:
         raise ParameterError(f"{where}: calibration_end ({cal_end.date()}) is after observation_end "
                              f"({obs_end.date()}); the holdout follows the calibration period.")
-    dates = tx["order_date"]
-    used = tx.loc[dates <= obs_end, ["customer_id", "order_date"]]
-    if len(used) == 0:
+    all_days = order_days(tx)
+    keep = all_days <= (obs_end - pd.Timestamp(0)).days
+    if not keep.any():
         raise DataValidationError(f"{where}: no orders on or before observation_end ({obs_end.date()}). "
                                   "Check the dates against the data.")
-    start = used["order_date"].min()
+    # customer codes of the whole column (remembered across the kit's calls), then the rows kept
+    codes = customer_codes(tx, sort=False)[0].astype(np.int64)
+    if not keep.all():
+        codes, all_days = codes[keep], all_days[keep]
+    first_day = int(all_days.min())
+    start = pd.Timestamp(0) + pd.Timedelta(days=first_day)
     if cal_end < start:
         raise ParameterError(f"{where}: calibration_end ({cal_end.date()}) is before the first order "
                              f"({start.date()}); the model cannot have been fitted on this data.")
     n_days = (obs_end - start).days + 1
-    day = ((used["order_date"] - start).dt.days).to_numpy(dtype=np.int64)
-    cust = used["customer_id"].to_numpy()
+    day = all_days - first_day
     # one purchase per customer-day, as in the model's frequency
-    codes = pd.factorize(cust)[0]
-    key = unique_sorted(codes.astype(np.int64) * n_days + day)
+    key = unique_sorted(codes * n_days + day)
     codes_u, day_u = key // n_days, key % n_days
     first = np.ones(len(key), dtype=bool)
     first[1:] = codes_u[1:] != codes_u[:-1]  # keys sorted by customer, then day
