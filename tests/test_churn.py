@@ -545,3 +545,15 @@ def test_bad_frames():
         churn_features(HAND, as_of="2023-12-31")
     with pytest.raises(ParameterError, match="DataFrame"):
         churn_labels([1, 2, 3], as_of="2024-01-01")
+
+
+def test_max_train_rows_caps_every_model_but_every_customer_is_scored(small_tx, small_result):
+    """The cap covers the BG/NBD and Gamma-Gamma fits as well as the feature models; scoring does not
+    shrink, and a random 60% of customers give BG/NBD parameters close to the full fit."""
+    n = small_result.bgnbd.n_customers_
+    cap = int(n * 0.6)
+    res = churn_analysis(small_tx, as_of="2025-12-31", max_train_rows=cap)
+    assert small_result.bgnbd.n_customers_ > cap and res.bgnbd.n_customers_ == cap
+    assert res.spend_model.n_customers_ <= cap
+    assert len(res.scored) == len(small_result.scored)
+    np.testing.assert_allclose(res.bgnbd.params_, small_result.bgnbd.params_, rtol=0.35)
