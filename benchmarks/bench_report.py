@@ -7,7 +7,7 @@ started (each notebook runs in its own kernel process).
 
 Usage (from the repository root)::
 
-    .venv/bin/python benchmarks/bench_report.py --write
+    .venv/bin/python benchmarks/bench_report.py --runs 2 --write
 
 Data: ``benchmarks/generate_large.py benchmarks/data/report --customers 1000000 --seed 2024
 --rate-scale 4.6 --loyalty-scale 5 --parquet`` (about 10.1M orders; generated on first use, cached,
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -94,14 +95,35 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--customers", type=int, default=1_000_000)
     ap.add_argument("--write", action="store_true", help="write benchmarks/results/report.md")
+    ap.add_argument("--runs", type=int, default=2, help="full reports to run (each about 2 minutes)")
     args = ap.parse_args()
     shop = ensure_data(args.customers)
+    runs = []
+    for k in range(args.runs):
+        load_before = os.getloadavg()
+        res = run_once(shop)
+        if res is None:
+            return 1
+        res["load_before"] = load_before
+        runs.append(res)
+        print(f"run {k + 1}: wall {res['wall']:.1f} s (target 120), peak {res['peak']:,.0f} MiB summed over "
+              f"processes (target 4,096); largest single process {res['peak_single']:,.0f} MiB; per process "
+              + ", ".join(f"{v:,.0f}" for v in res["per_process"]))
+        print("  " + ", ".join(f"{nb} {sec:.1f}s" for nb, sec in res["timings"].items()))
+    if args.write:
+        write_results(args, runs)
+    return 0
+
+
+def run_once(shop: Path) -> dict | None:
+    """One full report in a subprocess: wall time, memory, the runner's timings and the slowest cells."""
     with tempfile.TemporaryDirectory() as out, tempfile.TemporaryFile("w+") as so, \
             tempfile.TemporaryFile("w+") as se:
         t0 = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-c", CHILD, str(shop / "transactions.parquet"),
                                  str(shop / "marketing_spend.parquet"), str(shop / "subscriptions.parquet"), out],
                                 stdout=so, stderr=se, text=True, cwd=ROOT)
+        PER_PROCESS.clear()
         peak_sum = sample_tree_rss(proc)
         wall = time.perf_counter() - t0
         so.seek(0)
@@ -109,45 +131,79 @@ def main() -> int:
         stdout, stderr = so.read(), se.read()
     if proc.returncode != 0:
         print(stderr[-3000:])
-        return proc.returncode
+        return None
     r = json.loads(stdout.strip().splitlines()[-1])
-    peak_single = max(r["peak_self_mib"], r["peak_children_mib"])
-    peak = max(peak_sum, peak_single)
-    print(json.dumps(r, indent=2))
-    print(f"wall {wall:.1f} s (target 120), peak {peak:,.0f} MiB summed over processes (target 4,096); "
-          f"largest single process {peak_single:,.0f} MiB")
-    print("peak RSS per process (MiB, runner first, then kernels in start order):",
-          ", ".join(f"{v:,.0f}" for v in PER_PROCESS))
-    if args.write:
-        import pandas as pd
+    r["peak_single"] = max(r["peak_self_mib"], r["peak_children_mib"])
+    r["peak"] = max(peak_sum, r["peak_single"])
+    r["wall"] = wall
+    r["per_process"] = list(PER_PROCESS)
+    return r
 
-        lines = [
-            "# Benchmark: the full monthly report on a large shop",
-            "",
-            f"Command: `.venv/bin/python benchmarks/bench_report.py --customers {args.customers} --write`",
-            "",
-            f"Machine: {platform.machine()}, 2 cores, Python {platform.python_version()}, pandas {pd.__version__}.",
-            f"Data: {r['rows']:,} orders of {args.customers:,} customers (see the script), month {r['month']}, "
-            "with the spend ledger and the subscription table.",
-            "",
-            "| notebook | seconds |",
-            "|---|---|",
-        ]
-        lines += [f"| {k} | {v:.1f} |" for k, v in r["timings"].items()]
-        lines += ["", "Slowest cells (papermill's per-cell durations):", "", "| notebook | cell | first line | seconds |",
-                  "|---|---|---|---|"]
-        lines += [f"| {nb} | {i} | `{src}` | {d:.1f} |" for nb, rows in r["cells"].items() for d, i, src in rows]
-        lines += [
-            "",
-            f"Wall time of the whole run (subprocess, including imports): **{wall:.1f} s** (target at most 120 s).",
-            f"Peak memory: **{peak:,.0f} MiB** (the runner and its notebook kernels together: their resident "
-            f"memory summed, sampled every 50 ms; target at most 4,096 MiB). Largest single process: "
-            f"{peak_single:,.0f} MiB (ru_maxrss). Peak of each process (MiB, runner first, then the kernels in "
-            "start order): " + ", ".join(f"{v:,.0f}" for v in PER_PROCESS) + ".",
-            "",
-        ]
-        (ROOT / "benchmarks" / "results" / "report.md").write_text("\n".join(lines), encoding="utf-8")
-    return 0
+
+def write_results(args: argparse.Namespace, runs: list[dict]) -> None:
+    import pandas as pd
+
+    best = sorted(runs, key=lambda r: r["wall"])[len(runs) // 2]  # the median run (upper median)
+    worst_wall = max(r["wall"] for r in runs)
+    worst_peak = max(r["peak"] for r in runs)
+    met = worst_wall <= 120 and worst_peak <= 4096
+    lines = [
+        "# Benchmark: the full monthly report on a large shop",
+        "",
+        f"Command: `.venv/bin/python benchmarks/bench_report.py --customers {args.customers} --runs {args.runs} --write`",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"pandas {pd.__version__}.",
+        f"Data: {best['rows']:,} orders of {args.customers:,} customers (see the script), month {best['month']}, "
+        "with the spend ledger and the subscription table; `build_report` with its defaults.",
+        "",
+        f"**Target (at most 120 s wall and 4,096 MiB) {'met' if met else 'NOT met'}** in every run: worst wall "
+        f"time {worst_wall:.1f} s, worst peak {worst_peak:,.0f} MiB.",
+        "",
+        "| run | load average before (1 min) | wall time (s) | peak memory, runner + kernels summed (MiB) | "
+        "largest single process (MiB) |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [f"| {i + 1} | {r['load_before'][0]:.2f} | {r['wall']:.1f} | {r['peak']:,.0f} | {r['peak_single']:,.0f} |"
+              for i, r in enumerate(runs)]
+    lines += [
+        "",
+        "Wall time: the whole subprocess (`build_report` in a fresh interpreter, imports included). Peak "
+        "memory: the resident memory of the runner and of every notebook kernel it started, summed, sampled "
+        "every 50 ms (the machine needs the sum); the largest single process is its `ru_maxrss`.",
+        "",
+        "Seconds per step (runner's own timings; `prepare_data` = load and validate the transactions, write the "
+        "canonical Parquet copy, compute the month's KPIs):",
+        "",
+        "| step | " + " | ".join(f"run {i + 1}" for i in range(len(runs))) + " |",
+        "|---|" + "---|" * len(runs),
+    ]
+    for key in runs[0]["timings"]:
+        lines.append(f"| {key} | " + " | ".join(f"{r['timings'].get(key, float('nan')):.1f}" for r in runs) + " |")
+    lines += [
+        "",
+        "Peak resident memory of each process in the median run (MiB; the runner first, then the kernels in "
+        "start order: one per notebook): " + ", ".join(f"{v:,.0f}" for v in best["per_process"]) + ".",
+        "",
+        "Slowest cells in the median run (papermill's per-cell durations):",
+        "",
+        "| notebook | cell | first line | seconds |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {nb} | {i} | `{src}` | {d:.1f} |" for nb, rows in best["cells"].items() for d, i, src in rows]
+    lines += [
+        "",
+        "How the runner gets there (see ARCHITECTURE.md): the transactions are loaded and validated once and "
+        "handed to every notebook as a canonical Parquet file (0.5 s to read instead of a full validation per "
+        "notebook); the runner drops its own copy before the notebooks run; each notebook's kernel is started "
+        "and warmed (imports) while the previous notebook runs; HTML pages render on a helper thread. The "
+        "notebooks run one at a time: two kernels holding the 10M orders at once would exceed the memory target "
+        "(the per-process peaks above). On a base this large, notebook 03 compares the three repeat-purchase "
+        "models on a random 200,000 customers (`compare_customers`) and the churn analysis fits every model on "
+        "at most 200,000 customers (`max_train_rows`); every customer is still scored and valued.",
+        "",
+    ]
+    (ROOT / "benchmarks" / "results" / "report.md").write_text("\n".join(lines), encoding="utf-8")
 
 
 if __name__ == "__main__":
