@@ -446,10 +446,12 @@ def churn_analysis(tx: pd.DataFrame, *, as_of: Any, horizon_days: int = 90, wind
         OpenMP threads for the gradient-boosting model, set with
         ``threadpoolctl.threadpool_limits`` for the duration of the call only
         (None: the library's default, one per core). One thread is the default
-        because two made the gradient-boosting fits several times *slower* on
-        the shared 2-core report machine (at 1M customers 62 s against 7.6 s
-        in ``benchmarks/results/churn.md``; on 3,000 customers the whole
-        analysis took 62 s instead of 4 s).
+        because OpenMP's spin-waiting threads turn a busy machine's second
+        core into a slowdown: at 1M customers two threads took 24.2 s against
+        27.9 s on an idle 2-core machine, but 45.5 s against 37.9 s with one
+        core kept busy by another process, and on the 20,000-customer sample
+        shop 5.8 s against 3.2 s (``benchmarks/results/churn.md``). Pass
+        ``None`` on a machine of your own.
     random_state : int, default 0
         Seed of every random step (subsamples, folds, gradient boosting, importance).
 
