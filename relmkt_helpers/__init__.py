@@ -4,7 +4,7 @@ Flat public API: everything an analyst calls is importable from here.
 """
 from __future__ import annotations
 
-from .errors import DataValidationError, ParameterError, RelmktError, ReportError
+from .errors import ConvergenceError, DataValidationError, ParameterError, RelmktError, ReportError
 from .churn import ChurnResult, churn_analysis, churn_features, churn_labels
 from .clv import RepeatPurchaseModel, SpendModel, calibration_holdout, compare_models, customer_value, rfm_summary
 from .cohorts import (
@@ -55,6 +55,7 @@ from .rfm import SEGMENTS, dropped_off, rfm_table, segment_summary, vip_list
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConvergenceError",
     "DataValidationError",
     "ParameterError",
     "RelmktError",

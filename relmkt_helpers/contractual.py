@@ -86,7 +86,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from .errors import DataValidationError, ParameterError, RelmktError
+from .errors import ConvergenceError, DataValidationError, ParameterError
 
 __all__ = [
     "SBGConvergenceError",
@@ -107,12 +107,15 @@ _MAX_SHOWN = 5
 ALL = "all"
 
 
-class SBGConvergenceError(RelmktError, RuntimeError):
+class SBGConvergenceError(ConvergenceError):
     """The sBG maximum-likelihood fit did not converge (the message says why and what to try).
+
+    A :class:`relmkt_helpers.errors.ConvergenceError`, like the CLV models' failed fits.
 
     Examples
     --------
-    >>> issubclass(SBGConvergenceError, RelmktError)
+    >>> from relmkt_helpers.errors import ConvergenceError
+    >>> issubclass(SBGConvergenceError, ConvergenceError)
     True
     """
 

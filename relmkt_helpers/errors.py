@@ -27,3 +27,20 @@ class ParameterError(RelmktError, ValueError):
 
 class ReportError(RelmktError, RuntimeError):
     """A report run failed; the message names the notebook and the cell."""
+
+
+class ConvergenceError(RelmktError, RuntimeError):
+    """A model fit did not reach a usable maximum of its likelihood.
+
+    Raised by the repeat-purchase models (BG/NBD, Pareto/NBD, MBG/NBD), the
+    Gamma-Gamma spend model and the shifted-beta-geometric fit
+    (:class:`relmkt_helpers.contractual.SBGConvergenceError`, a subclass). The
+    message says what went wrong and what to change (a penalizer, another time
+    unit, more data).
+
+    Examples
+    --------
+    >>> from relmkt_helpers.contractual import SBGConvergenceError
+    >>> issubclass(SBGConvergenceError, ConvergenceError) and issubclass(ConvergenceError, RelmktError)
+    True
+    """

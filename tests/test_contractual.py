@@ -627,3 +627,13 @@ def test_plots_reject_wrong_inputs():
             fn(SBGModel())
     with pytest.raises(ParameterError, match="kaplan_meier"):
         plot_km([1, 2, 3])
+
+
+def test_every_failed_fit_is_one_convergence_error():
+    """One exception class for a failed model fit, whichever model: catch rh.ConvergenceError."""
+    import relmkt_helpers as rh
+    from relmkt_helpers import clv, contractual
+
+    assert clv.ConvergenceError is rh.ConvergenceError
+    assert issubclass(contractual.SBGConvergenceError, rh.ConvergenceError)
+    assert issubclass(rh.ConvergenceError, rh.RelmktError)

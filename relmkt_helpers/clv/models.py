@@ -93,7 +93,7 @@ import numpy as np
 import pandas as pd
 from scipy import integrate, special, stats
 
-from ..errors import DataValidationError, ParameterError, RelmktError
+from ..errors import ConvergenceError, DataValidationError, ParameterError
 from .prep import compress_summary
 
 __all__ = [
@@ -119,19 +119,6 @@ _SUBSAMPLE_ROWS = 50_000
 _SUBSAMPLE = 50_000
 #: Unique rows per block of holdout forecasts in compare_models (bounds Pareto/NBD's quadrature memory).
 _FORECAST_BLOCK = 50_000
-
-
-class ConvergenceError(RelmktError, RuntimeError):
-    """A model fit did not converge to a usable maximum of the likelihood.
-
-    The message says what went wrong and what to change (a penalizer, another
-    time unit, more data).
-
-    Examples
-    --------
-    >>> issubclass(ConvergenceError, RelmktError)
-    True
-    """
 
 
 class NotFittedError(ParameterError):
