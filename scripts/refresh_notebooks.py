@@ -9,6 +9,7 @@ notebook, refresh it with::
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -23,7 +24,14 @@ def main(paths: list[str]) -> int:
         if ".ipynb_checkpoints" in nb.parts:
             continue
         print(f"executing {nb.relative_to(ROOT)}", flush=True)
-        papermill.execute_notebook(str(nb), str(nb), cwd=str(nb.parent), kernel_name="python3", progress_bar=False)
+        # run from the notebook's folder with a relative name: papermill records the paths it was given
+        # in the notebook's metadata, and a committed notebook must not carry this machine's paths
+        here = os.getcwd()
+        os.chdir(nb.parent)
+        try:
+            papermill.execute_notebook(nb.name, nb.name, kernel_name="python3", progress_bar=False)
+        finally:
+            os.chdir(here)
     return 0
 
 

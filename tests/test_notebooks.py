@@ -39,3 +39,13 @@ def test_cohorts_on_cdnow_other_periods_without_segment(tmp_path, period):
     assert m["latest_retention_rate"] == pytest.approx(kpis["retention_rate"].iloc[-1], rel=1e-5)
     executed = (tmp_path / "01_cohort_retention.ipynb").read_text()
     assert "the segment comparison is skipped" in executed  # CDNOW has no channel column
+
+
+@pytest.mark.parametrize("path", sorted(config.NOTEBOOKS_DIR.rglob("*.ipynb")), ids=lambda p: p.name)
+def test_committed_notebooks_carry_no_machine_paths(path):
+    """Outputs and papermill metadata are committed: they must not name this machine's folders."""
+    import re
+
+    text = path.read_text(encoding="utf-8")
+    found = sorted(set(re.findall(r"(?:/work/|/tmp/|/root/|/home/)[^\s\"']*", text)))
+    assert not found, f"{path.name} mentions {found[:3]}; re-run it with scripts/refresh_notebooks.py"
