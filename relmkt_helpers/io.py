@@ -759,7 +759,14 @@ def save_canonical(tx: pd.DataFrame, ledger: RowLedger, path: str | Path) -> Pat
 
 
 def is_canonical(path: str | Path) -> bool:
-    """Whether ``path`` is a Parquet file written by :func:`save_canonical` (reads only the footer)."""
+    """Whether ``path`` is a Parquet file written by :func:`save_canonical` (reads only the footer).
+
+    Examples
+    --------
+    >>> from relmkt_helpers import config
+    >>> is_canonical(config.SAMPLE_TRANSACTIONS)  # the bundled CSV: validated on every load
+    False
+    """
     path = Path(path)
     if path.suffix.lower() not in (".parquet", ".pq") or not path.is_file() or path.stat().st_size == 0:
         return False

@@ -1514,7 +1514,12 @@ _CAL_HOLDOUT_COLS = ("frequency_cal", "recency_cal", "T_cal", "frequency_holdout
 
 
 class ModelComparison(NamedTuple):
-    """What ``compare_models(..., return_models=True)`` returns: the table and the fitted models."""
+    """What ``compare_models(..., return_models=True)`` returns: the table and the fitted models.
+
+    Unpack it as ``table, models = compare_models(ch, return_models=True)``; ``models`` maps each
+    model name to its :class:`RepeatPurchaseModel` fitted on the calibration period (example in
+    :func:`compare_models`).
+    """
 
     table: pd.DataFrame
     models: dict[str, "RepeatPurchaseModel"]
