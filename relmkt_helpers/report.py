@@ -355,7 +355,6 @@ def _run_notebooks(kpis: Mapping[str, Any], ledger: RowLedger, period: pd.Period
     import papermill
     from tqdm.auto import tqdm
 
-    _bar = bar
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / str(period)
@@ -380,9 +379,9 @@ def _run_notebooks(kpis: Mapping[str, Any], ledger: RowLedger, period: pd.Period
     # load and validate the data, write the canonical copy, month KPIs
     timings: dict[str, float] = {"prepare_data": round(prepared, 2)}
     pages: list[dict[str, Any]] = []
-    own_bar = _bar is None
-    bar = tqdm(total=len(nb_paths), desc=f"report {period}", unit="notebook", disable=not progress) \
-        if own_bar else _bar
+    own_bar = bar is None  # batch mode passes one bar across months
+    if own_bar:
+        bar = tqdm(total=len(nb_paths), desc=f"report {period}", unit="notebook", disable=not progress)
     # HTML pages are rendered on a helper thread while the next notebook runs (the runner only
     # waits on the kernel meanwhile); every page is finished before the folder is renamed.
     from concurrent.futures import ThreadPoolExecutor
