@@ -48,6 +48,7 @@ from .io import (
     read_table,
     save_canonical,
 )
+from .display import METRICS, fmt_value, table
 from .kpis import headline_table, load_month, month_metrics, monthly_summary
 from .metrics_io import save_metrics, save_table
 from .rfm import SEGMENTS, dropped_off, rfm_table, segment_summary, vip_list
@@ -55,6 +56,9 @@ from .rfm import SEGMENTS, dropped_off, rfm_table, segment_summary, vip_list
 __version__ = "0.1.0"
 
 __all__ = [
+    "METRICS",
+    "fmt_value",
+    "table",
     "ConvergenceError",
     "DataValidationError",
     "ParameterError",
