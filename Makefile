@@ -4,10 +4,11 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.relmkt-installed
 MONTH  ?=
+FUZZ_SECONDS ?= 120
 OUT    ?= reports
 
 .DEFAULT_GOAL := help
-.PHONY: help setup browser report report-cdnow test test-fast lab kernel benchmarks lock clean
+.PHONY: help setup browser report report-cdnow test test-fast fuzz lab kernel benchmarks lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -45,6 +46,12 @@ test: $(STAMP) browser  ## the whole suite: unit tests, doctests, browser test a
 
 test-fast: $(STAMP)  ## unit tests only (no notebooks, no report runs)
 	$(PY) -m pytest tests -m "not slow"
+
+# Not part of `make test`: needs atheris (pip install atheris==3.0.0); findings land in fuzz/findings/.
+fuzz: $(STAMP)  ## fuzz the transaction loader with atheris for FUZZ_SECONDS (default 120)
+	@mkdir -p fuzz/findings fuzz/work
+	$(PY) fuzz/fuzz_load.py fuzz/work fuzz/corpus -max_total_time=$(FUZZ_SECONDS) \
+		-artifact_prefix=fuzz/findings/ -rss_limit_mb=3072 -print_final_stats=1
 
 lab: $(STAMP)  ## open JupyterLab on notebooks/ with the kit's environment
 	$(VENV)/bin/jupyter lab notebooks

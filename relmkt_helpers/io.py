@@ -45,9 +45,6 @@ Policies (all explicit parameters, all counted in the ledger, none silent):
 """
 from __future__ import annotations
 
-import difflib
-import re
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -56,6 +53,9 @@ import numpy as np
 import pandas as pd
 
 from ._arrays import factorize_ids
+from ._dates import _parse_dates
+from ._messages import _MAX_SHOWN, _describe, _opt, _show_rows
+from ._read import _read_raw, read_table, resolve_column
 from .errors import DataValidationError, ParameterError
 
 __all__ = [
@@ -67,11 +67,8 @@ CANONICAL_COLUMNS = ("customer_id", "order_date", "amount", "order_id")
 #: Parquet schema-metadata key that marks a file written by :func:`save_canonical`.
 CANONICAL_KEY = b"relmkt.canonical"
 _CANONICAL_VERSION = 1
-_MAX_SHOWN = 5
 #: Arrow-backed strings: vectorised string and regex kernels (the "python" storage loops per element).
 _STR = pd.StringDtype("pyarrow")
-_TZ_SUFFIX = re.compile(r"(?:Z|[+-][0-9]{2}:?[0-9]{2})$")  # applied to stripped text
-_TZ_GROUP = re.compile(r"(Z|[+-]\d{2}:?\d{2})\s*$")
 
 
 @dataclass
@@ -181,214 +178,6 @@ class LoadedTransactions(NamedTuple):
     ledger: RowLedger
 
 
-# ----------------------------------------------------------------------------
-# reading
-# ----------------------------------------------------------------------------
-
-def _describe(source: Any) -> str:
-    """How a source is named in messages and ledgers: bundled files relative to the repository."""
-    if not isinstance(source, (str, Path)):
-        return "<DataFrame>"
-    from .config import REPO_ROOT
-
-    try:
-        return str(Path(source).resolve().relative_to(REPO_ROOT))
-    except ValueError:
-        return str(source)
-
-
-def read_table(source: str | Path | pd.DataFrame, *, what: str = "data", str_cols: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Read a CSV (optionally compressed) or Parquet file, or copy a DataFrame.
-
-    Parameters
-    ----------
-    source : path or DataFrame
-        ``.csv``, ``.csv.gz``/``.zip``/``.bz2``/``.xz``, ``.txt``/``.tsv`` (tab separated)
-        or ``.parquet``/``.pq``.
-    what : str
-        Name of the kind of data, used in error messages ("transactions", "spend ledger").
-    str_cols : tuple of str
-        Columns to read as text so that identifiers keep leading zeros.
-
-    Returns
-    -------
-    DataFrame
-        The raw table. Raises :class:`DataValidationError` for a missing, empty
-        or unreadable file.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> read_table(pd.DataFrame({"a": [1]})).shape
-    (1, 1)
-    """
-    if isinstance(source, pd.DataFrame):
-        return source.copy()
-    if not isinstance(source, (str, Path)):
-        raise ParameterError(
-            f"{what}: expected a file path or a pandas DataFrame, got {type(source).__name__}."
-        )
-    path = Path(source)
-    if not path.exists():
-        hint = ""
-        if path.parent.exists():
-            near = difflib.get_close_matches(path.name, [p.name for p in path.parent.iterdir()], n=1)
-            if near:
-                hint = f" Did you mean {path.parent / near[0]}?"
-        raise DataValidationError(
-            f"{what} file not found: {path} (looked from {Path.cwd()}).{hint} "
-            "Check the path, or try the bundled sample shop: data/sample_shop/transactions.csv.gz."
-        )
-    if path.is_dir():
-        raise DataValidationError(f"{what}: {path} is a folder; pass the path of a CSV or Parquet file.")
-    if path.stat().st_size == 0:
-        raise DataValidationError(f"{what} file {path} is empty (0 bytes). Export the data again.")
-    suffixes = [s.lower() for s in path.suffixes]
-    try:
-        if suffixes and suffixes[-1] in (".parquet", ".pq"):
-            df = pd.read_parquet(path)
-        else:
-            sep = "\t" if any(s in (".tsv", ".tab") for s in suffixes) else None
-            dtype = {c: "str" for c in str_cols}
-            df = pd.read_csv(path, sep=sep or ",", dtype=dtype)
-    except pd.errors.EmptyDataError:
-        raise DataValidationError(f"{what} file {path} has no header and no rows. Export the data again.") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
-        raise DataValidationError(
-            f"{what} file {path} could not be read as {'Parquet' if 'parquet' in ''.join(suffixes) else 'CSV'}: "
-            f"{exc}. Check that it is a comma- or tab-separated UTF-8 text file (or Parquet) with one header row."
-        ) from None
-    return df
-
-
-def resolve_column(df: pd.DataFrame, name: str, *, role: str, source: str, param: str) -> str:
-    """Return ``name`` if it is a column of ``df``, else raise naming the closest match.
-
-    Parameters
-    ----------
-    df : DataFrame
-    name : str
-        The column the caller asked for.
-    role : str
-        What the column is for ("customer id", "order date", ...).
-    source : str
-        The file, for the message.
-    param : str
-        The keyword argument that sets this column (for the fix in the message).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> resolve_column(pd.DataFrame({"amount": [1]}), "amount", role="amount", source="x.csv", param="amount_col")
-    'amount'
-    """
-    if name in df.columns:
-        return name
-    cols = [str(c) for c in df.columns]
-    lowered = {c.lower().strip(): c for c in cols}
-    guess = lowered.get(name.lower().strip())
-    if guess is None:
-        close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
-        guess = lowered[close[0]] if close else None
-    hint = f" Did you mean {guess!r}? Pass {param}={guess!r}." if guess else f" Pass {param}='<your column>'."
-    shown = ", ".join(repr(c) for c in cols[:20]) + (" ..." if len(cols) > 20 else "")
-    raise DataValidationError(
-        f"{source}: the {role} column {name!r} is missing.{hint} Columns found: {shown}."
-    )
-
-
-def _row_labels(index: pd.Index, is_file: bool) -> list[str]:
-    # CSV line numbers: header is line 1, first data row line 2.
-    if is_file:
-        return [f"line {int(i) + 2}" for i in index]
-    return [f"row {i}" for i in index]
-
-
-def _show_rows(raw: pd.DataFrame, mask: pd.Series, col: str, is_file: bool) -> str:
-    idx = mask[mask].index[:_MAX_SHOWN]
-    labels = _row_labels(idx, is_file)
-    vals = raw.loc[idx, col].tolist()
-    shown = "; ".join(f"{lab}: {v!r}" for lab, v in zip(labels, vals))
-    more = int(mask.sum()) - len(idx)
-    return shown + (f"; and {more:,} more" if more > 0 else "")
-
-
-# ----------------------------------------------------------------------------
-# parsing
-# ----------------------------------------------------------------------------
-
-def _normalise_offset(s: pd.Series) -> pd.Series:
-    off = s.str.extract(_TZ_GROUP, expand=False).str.replace("Z", "+00:00", regex=False)
-    return off.str.replace(r"^([+-]\d{2})(\d{2})$", r"\1:\2", regex=True)
-
-
-def _parse_dates(raw: pd.Series, *, source: str, col: str, is_file: bool, date_format: str | None,
-                 dayfirst: bool, timezone: str | None, frame: pd.DataFrame) -> pd.Series:
-    """Parse a date column to tz-naive days; NaT marks unparseable values."""
-    if isinstance(raw.dtype, pd.DatetimeTZDtype):
-        out = raw.dt.tz_convert(timezone) if timezone else raw
-        return out.dt.tz_localize(None).dt.normalize().astype("datetime64[ns]")
-    if pd.api.types.is_datetime64_dtype(raw):
-        return raw.dt.normalize().astype("datetime64[ns]")
-    if raw.dtype == object and len(raw) and raw.map(lambda v: isinstance(v, pd.Timestamp) or hasattr(v, "tzinfo")).all():
-        raw = raw.map(lambda v: v.isoformat() if v is not None else None)
-    text = raw.astype(_STR).str.strip()
-    # pattern strings (not compiled objects) keep pandas on pyarrow's vectorised regex engine
-    has_tz = text.str.contains(_TZ_SUFFIX.pattern, regex=True, na=False) & ~text.str.fullmatch(r"[0-9]{8}", na=False)
-    if has_tz.any():
-        nonnull = text.notna()
-        if not has_tz[nonnull].all():
-            naive = nonnull & ~has_tz
-            raise DataValidationError(
-                f"{source}: column {col!r} mixes dates with a time zone and dates without one "
-                f"(without: {_show_rows(frame, naive, col, is_file)}). The day of a naive time is ambiguous. "
-                "Export all timestamps in one form (all UTC, or all local without offset)."
-            )
-        offsets = _normalise_offset(text[has_tz])
-        if offsets.nunique() > 1 and timezone is None:
-            first = offsets.iloc[0]
-            other = has_tz & (_normalise_offset(text) != first)
-            raise DataValidationError(
-                f"{source}: column {col!r} mixes time zones ({', '.join(sorted(offsets.unique())[:5])}); "
-                f"first rows differing from {first}: {_show_rows(frame, other, col, is_file)}. "
-                "Pass timezone='Europe/London' (your business's zone) so every timestamp is converted "
-                "to that zone's calendar day."
-            )
-        if timezone is not None:
-            parsed = pd.to_datetime(text, utc=True, errors="coerce", format=date_format or "ISO8601")
-            parsed = parsed.dt.tz_convert(timezone).dt.tz_localize(None)
-        else:
-            parsed = pd.to_datetime(text, errors="coerce", format=date_format or "ISO8601")
-            if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-                parsed = parsed.dt.tz_localize(None)
-        return parsed.dt.normalize().astype("datetime64[ns]")
-    if date_format is None and text.str.fullmatch(r"[0-9]{8}", na=True).all():
-        date_format = "%Y%m%d"  # compact dates such as CDNOW's 19970101
-    try:
-        if date_format is None:
-            # ISO 8601 first (date-only and date-time may mix); other formats inferred on what is left.
-            parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
-            rest = parsed.isna() & text.notna()
-            if rest.any():
-                parsed = parsed.astype("datetime64[ns]")
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", UserWarning)  # "could not infer format": we report NaT rows
-                    guess = pd.to_datetime(text[rest], errors="coerce", dayfirst=dayfirst)
-                if isinstance(guess.dtype, pd.DatetimeTZDtype):
-                    guess = guess.dt.tz_localize(None)
-                parsed[rest] = guess.astype("datetime64[ns]")
-        else:
-            parsed = pd.to_datetime(text, errors="coerce", format=date_format)
-    except (ValueError, TypeError) as exc:
-        raise DataValidationError(
-            f"{source}: column {col!r} could not be parsed as dates ({exc}). "
-            "Pass date_format='%Y-%m-%d' (or your format) to load_transactions."
-        ) from None
-    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        parsed = parsed.dt.tz_localize(None)
-    return parsed.dt.normalize().astype("datetime64[ns]")
-
-
 def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise ParameterError(f"{name}={value!r} is not one of {', '.join(map(repr, allowed))}.")
@@ -422,7 +211,7 @@ def load_transactions(
     order_col: str | None = None,
     as_of: str | pd.Timestamp | None = None,
     date_format: str | None = None,
-    dayfirst: bool = False,
+    dayfirst: bool | None = None,
     timezone: str | None = None,
     refunds: str = "net",
     duplicates: str = "auto",
@@ -446,10 +235,13 @@ def load_transactions(
         The analysis date (inclusive: an order on ``as_of`` counts). Rows after it
         are handled by ``after_as_of``.
     date_format : str, optional
-        ``strftime`` format of the date column. By default ISO dates, compact
-        ``YYYYMMDD`` and most common formats are inferred from the first value.
-    dayfirst : bool
-        Read ``01/02/2024`` as 1 February (only when ``date_format`` is not given).
+        ``strftime`` format of the date column. By default it is decided from the
+        whole column (ISO, ``YYYYMMDD``, ``2024/12/31``, ``31/12/2024`` or ``12/31/2024``
+        with optional time; see :mod:`relmkt_helpers._dates`) and recorded in
+        ``ledger.policies["date_format"]``.
+    dayfirst : bool, optional
+        ``None`` (default): decide day-first vs month-first from the data (an error if
+        every value is ambiguous). ``True``/``False`` forces it.
     timezone : str, optional
         IANA zone (``"Europe/Berlin"``) whose calendar day zoned timestamps are
         converted to. Required when the column mixes UTC offsets.
@@ -495,13 +287,13 @@ def load_transactions(
     _check_choice("duplicates", duplicates, ("auto", "drop", "keep", "error"))
     _check_choice("on_invalid", on_invalid, ("error", "drop"))
     _check_choice("after_as_of", after_as_of, ("error", "drop"))
-    if not isinstance(source, pd.DataFrame) and is_canonical(source):
+    if isinstance(source, (str, Path)) and str(source).strip() and is_canonical(source):
         return _load_canonical(Path(source), customer_col=customer_col, date_col=date_col, amount_col=amount_col,
                                order_col=order_col, as_of=as_of, after_as_of=after_as_of, keep_cols=keep_cols)
     src = _describe(source)
     is_file = not isinstance(source, pd.DataFrame)
     str_cols = tuple(c for c in (customer_col, order_col or "order_id") if c)
-    raw = read_table(source, what="transactions", str_cols=str_cols)
+    raw = _read_raw(source, what="transactions", str_cols=str_cols)
     if isinstance(source, pd.DataFrame):
         raw = raw.reset_index(drop=True)
     ledger = RowLedger(source=src, rows_read=len(raw))
@@ -509,12 +301,13 @@ def load_transactions(
         raise DataValidationError(
             f"{src}: the transactions have a header but no rows. Export the data again, or check the filter that produced it."
         )
-    ccol = resolve_column(raw, customer_col, role="customer id", source=src, param="customer_col")
-    dcol = resolve_column(raw, date_col, role="order date", source=src, param="date_col")
-    acol = resolve_column(raw, amount_col, role="amount", source=src, param="amount_col")
+    ccol = resolve_column(raw, customer_col, role="customer id", source=src, param="customer_col", cli=True)
+    dcol = resolve_column(raw, date_col, role="order date", source=src, param="date_col", cli=True)
+    acol = resolve_column(raw, amount_col, role="amount", source=src, param="amount_col", cli=True)
     if order_col is None and "order_id" in raw.columns and "order_id" not in (ccol, dcol, acol):
         order_col = "order_id"
-    ocol = resolve_column(raw, order_col, role="order id", source=src, param="order_col") if order_col else None
+    ocol = resolve_column(raw, order_col, role="order id", source=src, param="order_col",
+                          cli=True) if order_col else None
     if len({ccol, dcol, acol, ocol} - {None}) < len([c for c in (ccol, dcol, acol, ocol) if c]):
         raise ParameterError(f"{src}: the same column is used for two roles ({ccol}, {dcol}, {acol}, {ocol}).")
 
@@ -534,7 +327,8 @@ def load_transactions(
         if duplicates == "error":
             raise DataValidationError(
                 f"{src}: {int(dup.sum()):,} rows repeat an earlier row exactly ({_show_rows(raw, dup, ccol, is_file)}). "
-                "Remove them at the source, or pass duplicates='drop' (keep the first) or 'keep'."
+                f"Remove them at the source, or pass {_opt('duplicates', 'drop')} (keep the first) or "
+                f"{_opt('duplicates', 'keep')}."
             )
         if duplicates == "drop":
             ledger.drop("exact duplicate row", int(dup.sum()))
@@ -543,29 +337,44 @@ def load_transactions(
                        "after_as_of": after_as_of, "orders": "order id" if ocol else "customer-day"}
     if timezone:
         ledger.policies["timezone"] = timezone
+    read_info = raw.attrs.get("relmkt", {})
+    for key, usual in (("delimiter", ","), ("encoding", "utf-8")):
+        if read_info.get(key, usual) != usual:
+            ledger.policies[key] = read_info[key]
 
     # --- parse the three (four) contract columns ---------------------------
     cust = raw[ccol].astype(_STR).str.strip()
     cust = cust.mask(cust == "")
-    dates = _parse_dates(raw[dcol], source=src, col=dcol, is_file=is_file, date_format=date_format,
-                         dayfirst=dayfirst, timezone=timezone, frame=raw)
+    dates, out_of_range, ledger.policies["date_format"] = _parse_dates(
+        raw[dcol], source=src, col=dcol, is_file=is_file, date_format=date_format, dayfirst=dayfirst,
+        timezone=timezone, frame=raw)
     if pd.api.types.is_numeric_dtype(raw[acol]) and not pd.api.types.is_bool_dtype(raw[acol]):
         amount = raw[acol].astype("float64")
     else:
         amount = pd.to_numeric(raw[acol].astype(_STR).str.strip(), errors="coerce").astype("float64")
     problems = [
         ("missing customer id", cust.isna(), ccol,
-         f"Fill in {ccol!r} for these rows, or pass on_invalid='drop' to drop them."),
+         f"Fill in {ccol!r} for these rows, or pass {_opt('on_invalid', 'drop')} to drop them."),
+        ("date out of range", out_of_range, dcol, "Dates must lie between 1677-09-22 and 2262-04-11 (a typo "
+         f"such as 20224 or 3024?); fix these values, or pass {_opt('on_invalid', 'drop')}."),
         ("unparseable date", dates.isna(), dcol,
-         "Fix these values, pass date_format='%d/%m/%Y' (your format), or on_invalid='drop'."),
+         f"The date format was decided as {ledger.policies['date_format']!r} from the whole column. Fix these "
+         f"values, pass {_opt('date_format', '%d/%m/%Y')} (your format), or {_opt('on_invalid', 'drop')}."),
         ("non-numeric amount", amount.isna() | ~np.isfinite(amount.to_numpy(dtype="float64", na_value=np.nan)), acol,
          "Amounts must be plain numbers such as 12.5 (no currency symbols or thousands separators); "
-         "clean them, or pass on_invalid='drop'."),
+         f"clean them, or pass {_opt('on_invalid', 'drop')}."),
     ]
     invalid = pd.Series(False, index=raw.index)
     for reason, bad, col, fix in problems:
         bad = bad & keep & ~invalid
         if bad.any():
+            if reason == "unparseable date" and on_invalid == "drop" and 2 * int(bad.sum()) > len(raw):
+                raise DataValidationError(
+                    f"{src}: {int(bad.sum()):,} of {len(raw):,} rows have a date in {col!r} that does not fit the "
+                    f"format decided from the column ({ledger.policies['date_format']!r}; "
+                    f"{_show_rows(raw, bad, col, is_file)}). Dropping more than half of the rows would hide a wrong "
+                    f"format, so nothing was dropped: pass {_opt('date_format', '%d/%m/%Y')} (your format)."
+                )
             if on_invalid == "error":
                 raise DataValidationError(
                     f"{src}: column {col!r} has {int(bad.sum()):,} rows with a {reason} "
@@ -583,7 +392,7 @@ def load_transactions(
                 raise DataValidationError(
                     f"{src}: {int(late.sum()):,} rows in {dcol!r} are dated after as_of {as_of_ts.date()} "
                     f"({_show_rows(raw, late, dcol, is_file)}). If they are typos, fix the source; to analyse "
-                    "a past date on a longer log pass after_as_of='drop'."
+                    f"a past date on a longer log pass {_opt('after_as_of', 'drop')}."
                 )
             ledger.drop(f"dated after as_of {as_of_ts.date()}", int(late.sum()))
             keep &= ~late
@@ -594,8 +403,8 @@ def load_transactions(
         if refunds == "error":
             raise DataValidationError(
                 f"{src}: column {acol!r} has {int(neg.sum()):,} negative amounts (refunds or returns) "
-                f"({_show_rows(raw, neg, acol, is_file)}). Pass refunds='net' to subtract them from their "
-                "order, or refunds='drop' to ignore them."
+                f"({_show_rows(raw, neg, acol, is_file)}). Pass {_opt('refunds', 'net')} to subtract them from "
+                f"their order, or {_opt('refunds', 'drop')} to ignore them."
             )
     frame = pd.DataFrame({"customer_id": cust, "order_date": dates, "amount": amount})
     extra = [c for c in raw.columns if c not in (ccol, dcol, acol, ocol)] if keep_cols is None else list(keep_cols)
@@ -612,7 +421,8 @@ def load_transactions(
             if on_invalid == "error":
                 raise DataValidationError(
                     f"{src}: column {ocol!r} is empty for {int(pos_missing.sum()):,} purchase rows "
-                    f"({_show_rows(raw, pos_missing, ccol, is_file)}). Fill them in, or pass on_invalid='drop'."
+                    f"({_show_rows(raw, pos_missing, ccol, is_file)}). Fill them in, or pass "
+                    f"{_opt('on_invalid', 'drop')}."
                 )
             ledger.drop("missing order id", int(pos_missing.sum()))
             keep &= ~pos_missing
@@ -644,7 +454,8 @@ def load_transactions(
             ex = ", ".join(repr(o) for o in shared.index[:_MAX_SHOWN])
             raise DataValidationError(
                 f"{src}: {len(shared):,} order ids belong to more than one customer (e.g. {ex}) in "
-                f"{ocol or 'the synthesised order id'!r}. Check the order id column (order_col={ocol!r})."
+                f"{ocol or 'the synthesised order id'!r}. Check the order id column "
+                f"({_opt('order_col', ocol) if ocol else 'order_col'})."
             )
         is_refund_row = frame["amount"] < 0
         g = frame.groupby("order_id", sort=False)
@@ -690,7 +501,8 @@ def load_transactions(
     if len(out) == 0:
         raise DataValidationError(
             f"{src}: no orders remain after applying the policies ({', '.join(f'{k}: {v:,}' for k, v in ledger.dropped.items())}). "
-            "Check as_of and the refund/invalid-row policies."
+            f"Check {_opt('as_of', str(pd.Timestamp(as_of).date()) if as_of is not None else 'YYYY-MM-DD')} "
+            "and the refund/invalid-row policies."
         )
     ledger.orders = len(out)
     ledger.customers = len(factorize_ids(out["customer_id"])[1])  # remembered for the analyses
@@ -871,7 +683,7 @@ def load_spend(
     """
     src = _describe(source)
     is_file = not isinstance(source, pd.DataFrame)
-    raw = read_table(source, what="spend ledger", str_cols=(month_col, channel_col, kind_col))
+    raw = _read_raw(source, what="spend ledger", str_cols=(month_col, channel_col, kind_col))
     if isinstance(source, pd.DataFrame):
         raw = raw.reset_index(drop=True)
     if len(raw) == 0:
@@ -950,7 +762,7 @@ def load_subscriptions(
     """
     src = _describe(source)
     is_file = not isinstance(source, pd.DataFrame)
-    raw = read_table(source, what="subscriptions", str_cols=(subscription_col, customer_col))
+    raw = _read_raw(source, what="subscriptions", str_cols=(subscription_col, customer_col))
     if isinstance(source, pd.DataFrame):
         raw = raw.reset_index(drop=True)
     if len(raw) == 0:
@@ -991,4 +803,4 @@ def load_subscriptions(
     for c in raw.columns:
         if c not in names.values():
             out[c] = raw[c]
-    return out
+    return out.reset_index(drop=True)

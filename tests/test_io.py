@@ -235,7 +235,8 @@ def test_case_insensitive_suggestion(tmp_path):
 
 def test_missing_column_without_near_match_lists_columns(tmp_path):
     text = "customer_id,order_date,price_eur\na,2024-01-01,1\n"
-    with pytest.raises(DataValidationError, match=r"'amount' is missing\. Pass amount_col='<your column>'\. "
+    with pytest.raises(DataValidationError, match=r"'amount' is missing\. Pass amount_col='<your column>' "
+                                                  r"\(command line: --amount-col '<your column>'\)\. "
                                                   r"Columns found: 'customer_id', 'order_date', 'price_eur'"):
         load_transactions(write_csv(tmp_path, text))
 
