@@ -5,8 +5,20 @@ Flat public API: everything an analyst calls is importable from here.
 from __future__ import annotations
 
 from .errors import ConvergenceError, DataValidationError, ParameterError, RelmktError, ReportError
-from .churn import ChurnResult, churn_analysis, churn_features, churn_labels
-from .clv import RepeatPurchaseModel, SpendModel, calibration_holdout, compare_models, customer_value, rfm_summary
+from .churn import ChurnResult, churn_analysis, churn_features, churn_labels, choose_scorer
+from .clv import (
+    CLVResult,
+    ModelChoice,
+    RepeatPurchaseModel,
+    SpendModel,
+    calibration_holdout,
+    choose_model,
+    clv_analysis,
+    compare_models,
+    customer_value,
+    rfm_summary,
+)
+from .cohort_result import CohortResult, cohort_analysis, yearly_retention
 from .cohorts import (
     CohortMatrix,
     assign_cohorts,
@@ -79,6 +91,9 @@ __all__ = [
     "load_sample_shop",
     "load_cdnow",
     "CohortMatrix",
+    "CohortResult",
+    "cohort_analysis",
+    "yearly_retention",
     "assign_cohorts",
     "retention_matrix",
     "realised_ltv_matrix",
@@ -103,6 +118,11 @@ __all__ = [
     "SpendModel",
     "compare_models",
     "customer_value",
+    "clv_analysis",
+    "CLVResult",
+    "choose_model",
+    "ModelChoice",
+    "choose_scorer",
     "churn_analysis",
     "ChurnResult",
     "churn_features",

@@ -72,7 +72,8 @@ def small_tx() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def small_result(small_tx) -> ChurnResult:
-    return churn_analysis(small_tx, as_of="2025-12-31", horizon_days=90)
+    # the feature model scores the list here, whatever the backtest says, so its pipeline is tested
+    return churn_analysis(small_tx, as_of="2025-12-31", horizon_days=90, model="bgnbd", scorer="hgb")
 
 
 # ----------------------------------------------------------------------------
@@ -255,7 +256,7 @@ def test_evaluation_is_out_of_time(small_tx, small_result):
     tx.loc[inside, "order_date"] = (lo + pd.to_timedelta(rng.integers(1, 91, int(inside.sum())), unit="D")).astype(
         "datetime64[ns]")
     tx = tx.drop(index=tx.index[inside][::4]).reset_index(drop=True)
-    other = churn_analysis(tx, as_of="2025-12-31", horizon_days=90)
+    other = churn_analysis(tx, as_of="2025-12-31", horizon_days=90, model="bgnbd", scorer="hgb")
     assert not other.predictions["churned"].equals(small_result.predictions["churned"])
     cols = ["logistic", "hgb", "bgnbd"]
     pd.testing.assert_frame_equal(other.predictions[cols], small_result.predictions[cols], check_exact=True)
@@ -265,7 +266,8 @@ def test_orders_after_as_of_are_ignored(small_tx, small_result):
     extra = small_tx.sample(n=300, random_state=0).copy()
     extra["order_date"] = pd.Timestamp("2026-01-15")
     extra["order_id"] = pd.array([f"late{i}" for i in range(len(extra))], dtype="string")
-    res = churn_analysis(pd.concat([small_tx, extra], ignore_index=True), as_of="2025-12-31", horizon_days=90)
+    res = churn_analysis(pd.concat([small_tx, extra], ignore_index=True), as_of="2025-12-31", horizon_days=90,
+                         model="bgnbd", scorer="hgb")
     pd.testing.assert_frame_equal(res.scored, small_result.scored, check_exact=True)
     pd.testing.assert_frame_equal(res.metrics, small_result.metrics, check_exact=True)
     assert any("300 orders dated after as_of=2025-12-31 were ignored" in n for n in res.notes)
@@ -381,11 +383,11 @@ def _rfm_by_hand(tx: pd.DataFrame, as_of: str) -> pd.DataFrame:
 
 def test_bgnbd_baseline_and_value_at_risk_against_the_papers(small_tx):
     res = churn_analysis(small_tx, as_of="2025-12-31", horizon_days=90, annual_discount_rate=0.0,
-                         value_horizon_months=12, margin=0.25)
+                         value_horizon_months=12, margin_rate=0.25, model="bgnbd")
     s = res.scored.set_index("customer_id")
     rfm = _rfm_by_hand(small_tx, "2025-12-31").reindex(s.index)
-    P = res.bgnbd.params_
-    np.testing.assert_allclose(s["p_no_purchase_bgnbd"], _bgnbd_no_purchase(P, rfm["x"], rfm["tx"], rfm["T"], 90 / 7),
+    P = res.repeat_model.params_
+    np.testing.assert_allclose(s["p_no_purchase"], _bgnbd_no_purchase(P, rfm["x"], rfm["tx"], rfm["T"], 90 / 7),
                                rtol=1e-9)
     # value: margin x Gamma-Gamma expected spend (Fader & Hardie 2013, eq. 5) x expected purchases in
     # 12 months of 365.25/12 days (Fader, Hardie & Lee 2005, eq. 10), undiscounted here
@@ -420,17 +422,17 @@ def test_scored_list_is_a_sorted_prioritised_list(small_tx, small_result):
 
 
 def test_bgnbd_model_and_cross_validation_modes(small_tx):
-    res = churn_analysis(small_tx, as_of="2025-12-31", horizon_days=90, model="bgnbd",
+    res = churn_analysis(small_tx, as_of="2025-12-31", horizon_days=90, model="bgnbd", scorer="probabilistic",
                          evaluation="cross_validation")
-    assert res.pipeline is None
-    np.testing.assert_array_equal(res.scored["churn_probability"], res.scored["p_no_purchase_bgnbd"])
+    assert res.pipeline is None and res.model == "bgnbd"
+    np.testing.assert_array_equal(res.scored["churn_probability"], res.scored["p_no_purchase"])
     assert res.importance.attrs["model"] == "hgb"
     assert res.windows["role"].tolist() == ["evaluation: cross-validated", "scoring"]
     assert (res.metrics.drop(index="no_skill")["roc_auc"] > 0.7).all()
 
 
 def test_analysis_is_deterministic(small_tx, small_result):
-    again = churn_analysis(small_tx, as_of="2025-12-31", horizon_days=90)
+    again = churn_analysis(small_tx, as_of="2025-12-31", horizon_days=90, model="bgnbd", scorer="hgb")
     pd.testing.assert_frame_equal(again.scored, small_result.scored, check_exact=True)
     pd.testing.assert_frame_equal(again.importance, small_result.importance, check_exact=True)
 
@@ -447,12 +449,12 @@ def test_cdnow_backtest_against_bgnbd():
     Measured (this code, random_state=0): ROC AUC logistic 0.774, gradient boosting 0.721, BG/NBD 0.757.
     """
     tx, _ = load_cdnow(sample=True)
-    res = churn_analysis(tx, as_of="1998-06-30", horizon_days=273, evaluation="cross_validation")
+    res = churn_analysis(tx, as_of="1998-06-30", horizon_days=273, evaluation="cross_validation", model="bgnbd")
     w = res.windows.iloc[0]
     assert (w["feature_date"], w["label_end"], w["customers"]) == (pd.Timestamp("1997-09-30"),
                                                                    pd.Timestamp("1998-06-30"), 2357)
     # the baseline is the published model: Fader, Hardie & Lee (2005), Marketing Science 24(2), p. 279
-    np.testing.assert_allclose(res.bgnbd_evaluation.params_[["r", "alpha", "a", "b"]],
+    np.testing.assert_allclose(res.repeat_model_evaluation.params_[["r", "alpha", "a", "b"]],
                                [0.243, 4.414, 0.793, 2.426], atol=6e-4)
     auc = res.metrics["roc_auc"]
     assert (auc.drop("no_skill") > 0.70).all()                 # all clearly better than a random ranking
@@ -509,11 +511,15 @@ def test_one_class_labels_say_which_class_and_what_to_do():
 
 
 def test_unknown_model_and_evaluation(small_tx):
-    with pytest.raises(ParameterError, match=r"model='xgboost' is not known.*'hgb', 'logistic', 'bgnbd'"):
+    with pytest.raises(ParameterError, match=r"model='xgboost' is not known.*'auto', 'bgnbd', 'pnbd', 'mbgnbd'"):
         churn_analysis(small_tx, as_of="2025-12-31", model="xgboost")
+    with pytest.raises(ParameterError, match=r"model='hgb'.*repeat-purchase model.*scorer='hgb'"):
+        churn_analysis(small_tx, as_of="2025-12-31", model="hgb")
+    with pytest.raises(ParameterError, match=r"scorer='forest' is not known"):
+        churn_analysis(small_tx, as_of="2025-12-31", scorer="forest")
     with pytest.raises(ParameterError, match="evaluation='holdout'"):
         churn_analysis(small_tx, as_of="2025-12-31", evaluation="holdout")
-    assert CHURN_MODELS == ("hgb", "logistic", "bgnbd")
+    assert CHURN_MODELS == ("hgb", "logistic", "bgnbd", "pnbd", "mbgnbd")
 
 
 def test_too_few_customers():
@@ -526,7 +532,7 @@ def test_too_few_customers():
     ({"horizon_days": 0}, "horizon_days=0"),
     ({"horizon_days": 30.5}, "horizon_days=30.5"),
     ({"window_days": True}, "window_days=True"),
-    ({"margin": 1.5}, "margin=1.5"),
+    ({"margin_rate": 1.5}, "margin_rate=1.5"),
     ({"as_of": "not a date"}, "as_of='not a date'"),
     ({"as_of": "2020-01-01"}, "before the first order"),
 ])
@@ -550,10 +556,10 @@ def test_bad_frames():
 def test_max_train_rows_caps_every_model_but_every_customer_is_scored(small_tx, small_result):
     """The cap covers the BG/NBD and Gamma-Gamma fits as well as the feature models; scoring does not
     shrink, and a random 60% of customers give BG/NBD parameters close to the full fit."""
-    n = small_result.bgnbd.n_customers_
+    n = small_result.repeat_model.n_customers_
     cap = int(n * 0.6)
-    res = churn_analysis(small_tx, as_of="2025-12-31", max_train_rows=cap)
-    assert small_result.bgnbd.n_customers_ > cap and res.bgnbd.n_customers_ == cap
+    res = churn_analysis(small_tx, as_of="2025-12-31", max_train_rows=cap, model="bgnbd", scorer="hgb")
+    assert small_result.repeat_model.n_customers_ > cap and res.repeat_model.n_customers_ == cap
     assert res.spend_model.n_customers_ <= cap
     assert len(res.scored) == len(small_result.scored)
-    np.testing.assert_allclose(res.bgnbd.params_, small_result.bgnbd.params_, rtol=0.35)
+    np.testing.assert_allclose(res.repeat_model.params_, small_result.repeat_model.params_, rtol=0.35)

@@ -35,6 +35,7 @@ from __future__ import annotations
 from .analysis import CHURN_MODELS, KEY_FEATURES, ChurnResult, churn_analysis
 from .evaluate import FEATURE_MODELS, calibration_table, churn_metrics, churn_pipeline, lift_table
 from .features import FEATURE_COLUMNS, NUMERIC_FEATURES, churn_features, churn_labels
+from .scorer import SCORERS, choose_scorer
 
 __all__ = [
     "churn_features",
@@ -50,4 +51,6 @@ __all__ = [
     "FEATURE_COLUMNS",
     "NUMERIC_FEATURES",
     "KEY_FEATURES",
+    "SCORERS",
+    "choose_scorer",
 ]

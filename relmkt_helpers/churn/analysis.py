@@ -56,6 +56,22 @@ which is no more data than the feature models saw (their training labels end
 there). Its P(alive) is deliberately **not** a feature of the other models, so
 that the comparison is between two separate approaches.
 
+The report's repeat-purchase model (``model=``, ``"auto"`` by default) is
+chosen exactly as on the CLV page, by
+:func:`~relmkt_helpers.clv.choice.choose_model` (lowest AIC on a
+calibration/holdout split), and fitted by
+:func:`~relmkt_helpers.clv.choice.fit_value_models`: when it is not BG/NBD
+(Pareto/NBD or MBG/NBD), it is evaluated beside BG/NBD the same way. Its
+value is the CLV page's, customer by customer.
+
+Which model scores the list
+---------------------------
+With ``scorer="auto"``, the model with the highest ROC AUC in the backtest,
+rounded to three decimals as on the page; a tie goes to the simpler model: the
+repeat-purchase model, then logistic regression, then gradient boosting
+(:func:`~relmkt_helpers.churn.scorer.choose_scorer`). ``result.scorer_reason``
+is the sentence the page prints, with the numbers.
+
 The scored list (at ``as_of``)
 ------------------------------
 ``churn_probability``
@@ -63,8 +79,8 @@ The scored list (at ``as_of``)
 ``value_at_risk``
     The customer's expected future value: the discounted expected margin over
     the next ``value_horizon_months`` months,
-    :func:`relmkt_helpers.clv.value.customer_value` (BG/NBD + Gamma-Gamma
-    fitted on the orders up to ``as_of``, ``margin``, ``annual_discount_rate``,
+    :func:`relmkt_helpers.clv.value.customer_value` (the repeat-purchase model +
+    Gamma-Gamma fitted on the orders up to ``as_of``, ``margin_rate``, ``annual_discount_rate``,
     no bootstrap), column ``clv``. It already weighs the value by the chance
     that the customer is still active (``p_alive``), so a customer who has
     almost certainly left carries little value to save and does not top the
@@ -77,8 +93,8 @@ The scored list (at ``as_of``)
 ``priority``
     ``churn_probability * value_at_risk``: the expected value lost if nothing
     is done. The list is sorted by it, highest first (ties by ``customer_id``).
-``p_alive``, ``p_no_purchase_bgnbd``, ``expected_spend``
-    From the CLV models at ``as_of``, for context: BG/NBD's probability that
+``p_alive``, ``p_no_purchase``, ``expected_spend``
+    From the CLV models at ``as_of``, for context: the repeat-purchase model's probability that
     the customer is still active and of no purchase in the horizon, and the
     Gamma-Gamma expected value of an order.
 Key features
@@ -105,17 +121,19 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
+from ..clv.choice import ModelChoice, ValueModels, check_model, choose_model, fit_repeat_model, fit_value_models
 from ..clv.models import RepeatPurchaseModel, SpendModel
 from ..clv.prep import rfm_summary
 from ..clv.value import customer_value
 from ..errors import DataValidationError, ParameterError
 from .evaluate import FEATURE_MODELS, calibration_table, churn_metrics, churn_pipeline, lift_table
 from .features import NUMERIC_FEATURES, _check_days, _features_at, _iso, _labels_at, _prepare, _SortedOrders, _to_day
+from .scorer import FEATURE_MODELS_BY_SIMPLICITY, SCORERS, choose_scorer
 
 __all__ = ["CHURN_MODELS", "KEY_FEATURES", "ChurnResult", "churn_analysis"]
 
-#: Model names accepted by :func:`churn_analysis` (``model=``).
-CHURN_MODELS: tuple[str, ...] = ("hgb", "logistic", "bgnbd")
+#: Models that can score the list: the two feature models and the report's repeat-purchase model.
+CHURN_MODELS: tuple[str, ...] = ("hgb", "logistic", "bgnbd", "pnbd", "mbgnbd")
 _EVALUATIONS = ("out_of_time", "cross_validation")
 #: BG/NBD time unit: weeks at daily precision (Fader, Hardie & Lee 2005).
 _UNIT_DAYS = 7
@@ -135,7 +153,14 @@ class ChurnResult:
     horizon_days, window_days : int
         Label horizon ``H`` and trend window ``W``.
     model : str
-        The model that scored the list (``"hgb"``, ``"logistic"`` or ``"bgnbd"``).
+        The model that scored the list (``"hgb"``, ``"logistic"`` or the repeat-purchase
+        model, e.g. ``"bgnbd"``): the backtest's winner unless ``scorer`` imposed one.
+    value_model : str
+        The repeat-purchase model of the report (``"bgnbd"``, ``"pnbd"`` or ``"mbgnbd"``),
+        chosen by :func:`~relmkt_helpers.clv.choice.choose_model` exactly as the CLV page
+        chooses it: it gives ``value_at_risk`` and is the probabilistic model of the backtest.
+    scorer_reason : str
+        The sentence for the page: which model scores the list, and why, with the numbers.
     evaluation : str
         ``"out_of_time"`` or ``"cross_validation"``.
     windows : DataFrame
@@ -158,11 +183,14 @@ class ChurnResult:
     scored : DataFrame
         The prioritised retention list at ``as_of`` (see the module docstring).
     pipeline : Pipeline or None
-        The fitted scoring pipeline (None for ``model="bgnbd"``).
-    bgnbd, spend_model : RepeatPurchaseModel, SpendModel
-        The CLV models fitted on the orders up to ``as_of`` (of at most ``max_train_rows`` customers).
-    bgnbd_evaluation : RepeatPurchaseModel
-        The BG/NBD baseline of the evaluation, fitted on the orders up to its feature date.
+        The fitted scoring pipeline (None when the repeat-purchase model scores the list).
+    repeat_model, spend_model : RepeatPurchaseModel, SpendModel
+        The CLV models fitted on the orders up to ``as_of`` (of at most ``max_train_rows`` customers):
+        :func:`~relmkt_helpers.clv.choice.fit_value_models`, as on the CLV page.
+    repeat_model_evaluation : RepeatPurchaseModel
+        The repeat-purchase model of the evaluation, fitted on the orders up to its feature date.
+    model_choice : ModelChoice or None
+        The comparison behind ``value_model`` (None when ``model`` imposed it).
     notes : tuple of str
         Caveats found in the data (orders after ``as_of`` ignored, a log that
         ends before ``as_of``...).
@@ -181,9 +209,12 @@ class ChurnResult:
     predictions: pd.DataFrame
     scored: pd.DataFrame
     pipeline: Pipeline | None
-    bgnbd: RepeatPurchaseModel
+    repeat_model: RepeatPurchaseModel
     spend_model: SpendModel
-    bgnbd_evaluation: RepeatPurchaseModel
+    repeat_model_evaluation: RepeatPurchaseModel
+    value_model: str = "bgnbd"
+    scorer_reason: str = ""
+    model_choice: ModelChoice | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def __repr__(self) -> str:
@@ -198,9 +229,9 @@ class ChurnResult:
         Examples
         --------
         >>> res = _example_result()
-        >>> res.models
+        >>> res.models[:3]
         ['logistic', 'hgb', 'bgnbd']
-        >>> repr(res).startswith("ChurnResult(as_of='2025-12-31', horizon_days=90, model='hgb'")
+        >>> repr(res).startswith("ChurnResult(as_of='2025-12-31', horizon_days=90, model=")
         True
         """
         return [m for m in self.metrics.index if m != "no_skill"]
@@ -217,26 +248,53 @@ class ChurnResult:
         """
         return self.metrics.round(4)
 
-    @property
-    def headline(self) -> dict[str, Any]:
-        """Flat ``name -> number or str`` for :func:`relmkt_helpers.save_metrics`.
+    def metrics_table(self) -> pd.DataFrame:
+        """The backtest metrics for a reader: column ``model`` holds the models' names, the list's scorer marked.
 
         Examples
         --------
-        >>> h = _example_result().headline
-        >>> h["churn_model"], h["churn_horizon_days"], 0.5 < h["churn_roc_auc_hgb"] <= 1
-        ('hgb', 90, True)
+        >>> _example_result().metrics_table()["model"].iloc[-1]
+        'random ranking'
+        """
+        from ..clv.choice import model_label  # noqa: PLC0415
+
+        m = self.metrics.reset_index()
+        m["model"] = [("random ranking" if n == "no_skill" else _cap(model_label(n)))
+                      + (" (scores the list)" if n == self.model else "") for n in m["model"]]
+        return m
+
+    @property
+    def headline(self) -> dict[str, Any]:
+        """The same as :meth:`headline_metrics` (the older name)."""
+        return self.headline_metrics()
+
+    def headline_metrics(self) -> dict[str, float | str | None]:
+        """Flat ``name -> number or str`` for :func:`relmkt_helpers.save_metrics`.
+
+        Every key is an entry of :data:`relmkt_helpers.display.METRICS`.
+
+        Examples
+        --------
+        >>> from relmkt_helpers.display import METRICS
+        >>> h = _example_result().headline_metrics()
+        >>> h["churn_model"] == h["churn_model_chosen"], h["churn_horizon_days"], 0.5 < h["churn_roc_auc_hgb"] <= 1
+        (True, 90, True)
+        >>> sorted(k for k in h if k not in METRICS)
+        []
         """
         m = self.metrics
         out: dict[str, Any] = {
             "churn_as_of": self.as_of,
             "churn_horizon_days": self.horizon_days,
             "churn_model": self.model,
+            "churn_model_chosen": self.model,
+            "churn_value_model": self.value_model,
             "churn_evaluation": self.evaluation,
             "churn_eval_base_rate": float(m["base_rate"].iloc[0]),
         }
         for name in self.models:
             out[f"churn_roc_auc_{name}"] = float(m.loc[name, "roc_auc"])
+        out["churn_roc_auc_chosen"] = float(m.loc[self.model, "roc_auc"])
         chosen = m.loc[self.model]
         out["churn_pr_auc"] = float(chosen["pr_auc"])
         out["churn_brier"] = float(chosen["brier"])
@@ -251,6 +309,10 @@ class ChurnResult:
 # ----------------------------------------------------------------------------
 # checks
 # ----------------------------------------------------------------------------
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
 
 def _whole(value: Any, name: str, minimum: int) -> int:
     ok = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and value >= minimum
@@ -357,17 +419,14 @@ def _fit(model: str, X: pd.DataFrame, y: np.ndarray, numeric: list[str], categor
     return pipe.fit(X.iloc[rows], y[rows])
 
 
-def _bgnbd_at(tx: pd.DataFrame, day: int, max_rows: int | None, random_state: int
-              ) -> tuple[pd.DataFrame, RepeatPurchaseModel]:
-    """Every customer's summary at ``day`` and BG/NBD fitted on (a random ``max_rows`` of) them."""
-    summary = rfm_summary(tx, observation_end=_iso(day), freq="D", freq_multiplier=_UNIT_DAYS)
-    rows = _subsample(len(summary), max_rows, np.random.default_rng(random_state))
-    fit_on = summary if len(rows) == len(summary) else summary.iloc[rows]
-    return summary, RepeatPurchaseModel("bgnbd").fit(fit_on)
+def _summary_at(tx: pd.DataFrame, day: int, unit: dict[str, Any]) -> pd.DataFrame:
+    """Every customer's RFM summary at ``day`` in the value models' time unit."""
+    return rfm_summary(tx, observation_end=_iso(day), **unit)
 
 
 def _p_no_purchase(model: RepeatPurchaseModel, summary: pd.DataFrame, h: int, index: pd.Index) -> np.ndarray:
-    p = model.conditional_probability_no_purchases(h / _UNIT_DAYS, summary["frequency"].to_numpy(),
+    unit_days = float(summary.attrs.get("unit_days", _UNIT_DAYS))
+    p = model.conditional_probability_no_purchases(h / unit_days, summary["frequency"].to_numpy(),
                                                    summary["recency"].to_numpy(), summary["T"].to_numpy())
     out = pd.Series(np.asarray(p, dtype=np.float64), index=summary.index).reindex(index)
     if out.isna().any():  # pragma: no cover - both tables hold the customers acquired by the same date
@@ -397,11 +456,13 @@ def _importance(pipe: Pipeline, X: pd.DataFrame, y: np.ndarray, rows: int, repea
 # ----------------------------------------------------------------------------
 
 def churn_analysis(tx: pd.DataFrame, *, as_of: Any, horizon_days: int = 90, window_days: int = 90,
-                   model: str = "hgb", evaluation: str = "out_of_time", channel_col: str | None = "channel",
-                   value_horizon_months: int = 12, margin: float = 0.3, annual_discount_rate: float = 0.10,
+                   model: str = "auto", scorer: str = "auto", evaluation: str = "out_of_time",
+                   channel_col: str | None = "channel", value_horizon_months: int = 12, margin_rate: float = 0.3,
+                   annual_discount_rate: float = 0.10, holdout_weeks: int = 26, calibration_end: Any = None,
+                   freq: str = "D", freq_multiplier: float = 7, compare_customers: int | None = 200_000,
                    max_train_rows: int | None = 200_000, importance_rows: int = 5_000,
                    importance_repeats: int = 5, n_folds: int = 5, min_customers: int = 100,
-                   n_threads: int | None = 1, random_state: int = 0) -> ChurnResult:
+                   n_threads: int | None = 1, random_state: int = 0, margin: float | None = None) -> ChurnResult:
     """Backtest churn models out of time, compare them with BG/NBD, and score a retention list at ``as_of``.
 
     The windows, models and the scored list are defined in the module
@@ -418,8 +479,21 @@ def churn_analysis(tx: pd.DataFrame, *, as_of: Any, horizon_days: int = 90, wind
         Churned = no order in the next ``horizon_days`` days.
     window_days : int, default 90
         Trend window of the features (:func:`~relmkt_helpers.churn.churn_features`).
-    model : {"hgb", "logistic", "bgnbd"}, default "hgb"
-        Model that scores the list. All three are evaluated either way.
+    model : {"auto", "bgnbd", "pnbd", "mbgnbd"}, default "auto"
+        The report's repeat-purchase model, with the same meaning as for
+        :func:`relmkt_helpers.clv.clv_analysis`: ``"auto"`` keeps the lowest AIC on a
+        calibration/holdout split (:func:`~relmkt_helpers.clv.choice.choose_model` with
+        ``holdout_weeks``, ``calibration_end``, ``freq``, ``freq_multiplier``,
+        ``compare_customers``). It values every customer (``value_at_risk`` equals the
+        CLV page's ``clv`` for the same settings) and is the probabilistic model of the
+        backtest; BG/NBD is evaluated too, as the reference.
+    scorer : {"auto", "hgb", "logistic", "probabilistic"}, default "auto"
+        Model that scores the list. ``"auto"``: the highest ROC AUC in the backtest,
+        to three decimals, ties going to the simpler model (the repeat-purchase
+        model, then logistic regression, then gradient boosting);
+        ``"probabilistic"`` (or the repeat-purchase model's name) imposes the
+        repeat-purchase model. Every model is evaluated either way, and
+        ``scorer_reason`` says which one scores the list and why.
     evaluation : {"out_of_time", "cross_validation"}, default "out_of_time"
         How the metrics are computed (module docstring). ``"cross_validation"``
         needs one horizon of history instead of two.
@@ -427,10 +501,12 @@ def churn_analysis(tx: pd.DataFrame, *, as_of: Any, horizon_days: int = 90, wind
         Acquisition-channel column (optional when left at the default).
     value_horizon_months : int, default 12
         Horizon of ``value_at_risk``.
-    margin : float, default 0.3
+    margin_rate : float, default 0.3
         Profit as a share of revenue, for ``value_at_risk``.
     annual_discount_rate : float, default 0.10
         Discount rate of ``value_at_risk``.
+    holdout_weeks, calibration_end, freq, freq_multiplier, compare_customers
+        The model choice and time unit, as for :func:`~relmkt_helpers.clv.choice.choose_model`.
     max_train_rows : int or None, default 200000
         Training sets above this size are subsampled at random (None: never);
         this includes the customers the BG/NBD and Gamma-Gamma models are fitted
@@ -454,6 +530,8 @@ def churn_analysis(tx: pd.DataFrame, *, as_of: Any, horizon_days: int = 90, wind
         ``None`` on a machine of your own.
     random_state : int, default 0
         Seed of every random step (subsamples, folds, gradient boosting, importance).
+    margin : float, optional
+        The older name of ``margin_rate`` (used if given).
 
     Returns
     -------
@@ -462,7 +540,7 @@ def churn_analysis(tx: pd.DataFrame, *, as_of: Any, horizon_days: int = 90, wind
     Raises
     ------
     ParameterError
-        Unknown ``model`` or ``evaluation``; a horizon longer than the data
+        Unknown ``model``, ``scorer`` or ``evaluation``; a horizon longer than the data
         allow for the backtest (the message names the dates needed); bad numbers.
     DataValidationError
         Fewer than ``min_customers`` customers; a label window in which every
@@ -472,7 +550,7 @@ def churn_analysis(tx: pd.DataFrame, *, as_of: Any, horizon_days: int = 90, wind
     --------
     >>> from relmkt_helpers.datasets import generate_sample_shop
     >>> tx = generate_sample_shop(3000, seed=1).transactions
-    >>> res = churn_analysis(tx, as_of="2025-12-31", horizon_days=90)
+    >>> res = churn_analysis(tx, as_of="2025-12-31", horizon_days=90, model="bgnbd")
     >>> print(res.windows[["role", "feature_date", "label_start", "label_end"]].to_string(index=False))
     ...                                                                  # doctest: +NORMALIZE_WHITESPACE
                     role feature_date label_start  label_end
@@ -482,18 +560,26 @@ def churn_analysis(tx: pd.DataFrame, *, as_of: Any, horizon_days: int = 90, wind
                  scoring   2025-12-31  2025-12-31 2026-03-31
     >>> bool((res.metrics.loc[["logistic", "hgb", "bgnbd"], "roc_auc"] > 0.7).all())
     True
+    >>> res.model == res.metrics.loc[["bgnbd", "logistic", "hgb"], "roc_auc"].round(3).idxmax()
+    True
     >>> res.scored.columns[:4].tolist()
     ['customer_id', 'churn_probability', 'value_at_risk', 'priority']
     """
-    model = _check_choice(model, "model", CHURN_MODELS,
-                          "'hgb' gradient boosting, 'logistic' logistic regression, 'bgnbd' the BG/NBD baseline")
+    if model in FEATURE_MODELS:
+        raise ParameterError(f"model={model!r}: model is now the repeat-purchase model of the report ('auto', "
+                             f"'bgnbd', 'pnbd' or 'mbgnbd', as on the CLV page); pass scorer={model!r} to score "
+                             "the list with it.")
+    model = check_model(model)
+    scorer = _check_choice(scorer, "scorer", SCORERS + ("bgnbd", "pnbd", "mbgnbd"),
+                           "'auto' the backtest's winner, 'hgb' gradient boosting, 'logistic' logistic regression, "
+                           "'probabilistic' the repeat-purchase model")
     evaluation = _check_choice(evaluation, "evaluation", _EVALUATIONS,
                                "'out_of_time' trains two horizons back, 'cross_validation' needs one horizon")
     as_of_day = _to_day(as_of, "as_of")
     h = _check_days(horizon_days, "horizon_days")
     w = _check_days(window_days, "window_days")
     value_months = _whole(value_horizon_months, "value_horizon_months", 0)
-    margin = _number(margin, "margin", 0.0, 1.0)
+    margin_rate = _number(margin_rate if margin is None else margin, "margin_rate", 0.0, 1.0)
     rate = _number(annual_discount_rate, "annual_discount_rate", -0.99)
     if max_train_rows is not None:
         max_train_rows = _whole(max_train_rows, "max_train_rows", 100)
@@ -507,14 +593,18 @@ def churn_analysis(tx: pd.DataFrame, *, as_of: Any, horizon_days: int = 90, wind
     limit = (threadpool_limits(n_threads, user_api="openmp") if n_threads is not None
              else contextlib.nullcontext())
     with limit:
-        return _analysis(tx, as_of_day=as_of_day, h=h, w=w, model=model, evaluation=evaluation, channel_col=channel_col,
-                         value_months=value_months, margin=margin, rate=rate, max_train_rows=max_train_rows,
+        return _analysis(tx, as_of_day=as_of_day, h=h, w=w, model=model, scorer=scorer, evaluation=evaluation,
+                         channel_col=channel_col, value_months=value_months, margin_rate=margin_rate, rate=rate,
+                         choice_args=dict(holdout_weeks=holdout_weeks, calibration_end=calibration_end,
+                                          compare_customers=compare_customers),
+                         unit=dict(freq=freq, freq_multiplier=freq_multiplier), max_train_rows=max_train_rows,
                          importance_rows=importance_rows, importance_repeats=importance_repeats,
                          n_folds=n_folds, min_customers=min_customers, random_state=random_state)
 
 
-def _analysis(tx: pd.DataFrame, *, as_of_day: int, h: int, w: int, model: str, evaluation: str,
-              channel_col: str | None, value_months: int, margin: float, rate: float, max_train_rows: int | None,
+def _analysis(tx: pd.DataFrame, *, as_of_day: int, h: int, w: int, model: str, scorer: str, evaluation: str,
+              channel_col: str | None, value_months: int, margin_rate: float, rate: float,
+              choice_args: dict[str, Any], unit: dict[str, Any], max_train_rows: int | None,
               importance_rows: int, importance_repeats: int, n_folds: int, min_customers: int,
               random_state: int) -> ChurnResult:
 
@@ -586,9 +676,25 @@ def _analysis(tx: pd.DataFrame, *, as_of_day: int, h: int, w: int, model: str, e
     eval_index = f_train.index
     del f_train
 
-    # --- BG/NBD baseline on the evaluation test window -----------------------------
-    s_eval, bg_eval = _bgnbd_at(tx_cut, d_train, max_train_rows, random_state)
-    preds["bgnbd"] = _p_no_purchase(bg_eval, s_eval, h, eval_index)
+    # --- the report's repeat-purchase model: the same choice as the CLV page -------------
+    model_choice = None
+    if model == "auto":
+        model_choice = choose_model(tx_cut, as_of=_iso(as_of_day), model=model, **choice_args, **unit,
+                                    random_state=random_state)
+        value_model = model_choice.model
+    else:
+        value_model = model
+    if scorer not in SCORERS and scorer != value_model:
+        raise ParameterError(f"scorer={scorer!r} is not the report's repeat-purchase model ({value_model!r}); "
+                             "pass scorer='probabilistic' for that model, or model=" + repr(scorer) + ".")
+
+    # --- probabilistic models on the evaluation test window: BG/NBD, and the report's model ----
+    s_eval = _summary_at(tx_cut, d_train, unit)
+    prob_eval = {}
+    for name in dict.fromkeys(("bgnbd", value_model)):
+        prob_eval[name] = fit_repeat_model(s_eval, name, max_customers=max_train_rows, random_state=random_state)
+        preds[name] = _p_no_purchase(prob_eval[name], s_eval, h, eval_index)
+    repeat_eval = prob_eval[value_model]
     del s_eval
 
     metrics = churn_metrics(y_train, preds)
@@ -600,6 +706,11 @@ def _analysis(tx: pd.DataFrame, *, as_of_day: int, h: int, w: int, model: str, e
     calibration = calibration[["model", "bin", "mean_predicted", "observed_rate"]]
     predictions = pd.DataFrame({"churned": y_train, **preds}, index=eval_index)
 
+    if scorer == "auto":
+        model, scorer_reason = choose_scorer(metrics, [value_model, *FEATURE_MODELS_BY_SIMPLICITY])
+    else:
+        model = value_model if scorer not in FEATURE_MODELS else scorer
+        scorer_reason = choose_scorer(metrics, [value_model, *FEATURE_MODELS_BY_SIMPLICITY], imposed=model)[1]
     imp_model = model if model in FEATURE_MODELS else "hgb"
     importance = _importance(eval_pipes[imp_model], imp_X, imp_y, importance_rows, importance_repeats,
                              random_state)
@@ -615,21 +726,17 @@ def _analysis(tx: pd.DataFrame, *, as_of_day: int, h: int, w: int, model: str, e
     del so
     if pipeline is not None:
         prob = pipeline.predict_proba(_model_frame(f_score)[0])[:, 1]
-    s_now, bg_now = _bgnbd_at(tx_cut, as_of_day, max_train_rows, random_state)
-    p_bg_now = _p_no_purchase(bg_now, s_now, h, f_score.index)
+    # the value models of the CLV page: same model, same customers, same fit (fit_value_models)
+    vm = fit_value_models(tx_cut, as_of=_iso(as_of_day), model=value_model, **unit, max_customers=max_train_rows,
+                          random_state=random_state)
+    s_now, repeat_now, gg = vm.summary, vm.repeat_model, vm.spend_model
+    notes.extend(vm.notes)
+    p_model_now = _p_no_purchase(repeat_now, s_now, h, f_score.index)
     if pipeline is None:
-        prob = p_bg_now
-    # Gamma-Gamma needs a positive mean repeat spend: repeat customers whose repeat orders sum to 0 (free
-    # orders) are left out of the fit and still valued (their expected spend shrinks towards the mean).
-    spend_ok = (s_now["frequency"] == 0) | (s_now["monetary_value"] > 0)
-    if not spend_ok.all():
-        notes.append(f"{int((~spend_ok).sum()):,} repeat customers with zero repeat spend were left out of the "
-                     "Gamma-Gamma fit (they are still scored).")
-    gg_rows = _subsample(int(spend_ok.sum()), max_train_rows, np.random.default_rng(random_state))
-    gg = SpendModel().fit(s_now[spend_ok].iloc[gg_rows])
-    cv = customer_value(bg_now, gg, s_now, horizon_months=value_months, margin=margin,
+        prob = p_model_now
+    cv = customer_value(repeat_now, gg, s_now, horizon_months=value_months, margin_rate=margin_rate,
                         annual_discount_rate=rate, n_bootstrap=0).reindex(f_score.index)
-    del s_now
+    del s_now, vm
     pa = cv["p_alive"].to_numpy()
     value = cv["clv"].to_numpy()
     if_active = np.zeros(len(pa))
@@ -640,7 +747,7 @@ def _analysis(tx: pd.DataFrame, *, as_of_day: int, h: int, w: int, model: str, e
         "priority": prob * value,
         "p_alive": pa,
         "value_if_active": if_active,
-        "p_no_purchase_bgnbd": p_bg_now,
+        "p_no_purchase": p_model_now,
         "expected_spend": cv["expected_spend"].to_numpy(),
     }, index=f_score.index)
     for c in KEY_FEATURES:
@@ -651,10 +758,11 @@ def _analysis(tx: pd.DataFrame, *, as_of_day: int, h: int, w: int, model: str, e
     scored = scored.reset_index()
     scored = scored.sort_values("priority", ascending=False, kind="stable").reset_index(drop=True)
     scored.attrs.update({
-        "as_of": _iso(as_of_day), "horizon_days": h, "model": model,
+        "as_of": _iso(as_of_day), "horizon_days": h, "model": model, "value_model": value_model,
         "churn_probability": f"P(no order in ({_iso(as_of_day)}, {_iso(as_of_day + h)}]) by {model}",
-        "value_at_risk": (f"discounted expected margin over {value_months} months: customer_value(BG/NBD, "
-                          f"Gamma-Gamma, margin={margin}, annual_discount_rate={rate})['clv']"),
+        "p_no_purchase": f"P(no order in ({_iso(as_of_day)}, {_iso(as_of_day + h)}]) by {value_model}",
+        "value_at_risk": (f"discounted expected margin over {value_months} months: customer_value({value_model}, "
+                          f"Gamma-Gamma, margin_rate={margin_rate}, annual_discount_rate={rate})['clv']"),
         "value_if_active": "value_at_risk / p_alive",
         "priority": "churn_probability * value_at_risk",
     })
@@ -663,7 +771,7 @@ def _analysis(tx: pd.DataFrame, *, as_of_day: int, h: int, w: int, model: str, e
         windows.append(("scoring: training", d_train, as_of_day, y_train_s,
                         f"fitting the {model} model that scores the list"))
     windows.append(("scoring", as_of_day, as_of_day + h, None,
-                    f"the scored list ({model}); BG/NBD and Gamma-Gamma fitted on orders up to as_of"))
+                    f"the scored list ({model}); {value_model} and Gamma-Gamma fitted on orders up to as_of"))
     wt = pd.DataFrame([{
         "role": role,
         "feature_date": pd.Timestamp(_iso(fd)),
@@ -680,7 +788,9 @@ def _analysis(tx: pd.DataFrame, *, as_of_day: int, h: int, w: int, model: str, e
     return ChurnResult(as_of=_iso(as_of_day), horizon_days=h, window_days=w, model=model, evaluation=evaluation,
                        windows=wt, metrics=metrics, deciles=deciles, calibration=calibration,
                        importance=importance, predictions=predictions, scored=scored, pipeline=pipeline,
-                       bgnbd=bg_now, spend_model=gg, bgnbd_evaluation=bg_eval, notes=tuple(notes))
+                       repeat_model=repeat_now, spend_model=gg, repeat_model_evaluation=repeat_eval,
+                       value_model=value_model, scorer_reason=scorer_reason, model_choice=model_choice,
+                       notes=tuple(notes))
 
 
 def _example_result() -> ChurnResult:

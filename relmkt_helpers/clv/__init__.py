@@ -10,6 +10,11 @@
   on a holdout.
 * :mod:`.value` turns them into a discounted CLV per customer with parametric
   bootstrap intervals, in explicit time units (a month is 365.25/12 days).
+* :mod:`.choice` chooses one repeat-purchase model per report
+  (:func:`choose_model`) and fits the value models (:func:`fit_value_models`);
+  the churn and CLV pages both call it, so they agree customer by customer.
+* :mod:`.analysis`: :func:`clv_analysis`, the one call behind notebook 03
+  (:class:`CLVResult`).
 
 Examples
 --------
@@ -22,6 +27,16 @@ Examples
 """
 from __future__ import annotations
 
+from .analysis import CLVResult, clv_analysis
+from .choice import (
+    MODEL_CHOICES,
+    REPEAT_MODELS,
+    ModelChoice,
+    ValueModels,
+    choose_model,
+    fit_value_models,
+    model_label,
+)
 from .models import (
     ConvergenceError,
     ModelComparison,
@@ -46,4 +61,13 @@ __all__ = [
     "NotFittedError",
     "customer_value",
     "MONTH_DAYS",
+    "clv_analysis",
+    "CLVResult",
+    "choose_model",
+    "fit_value_models",
+    "ModelChoice",
+    "ValueModels",
+    "MODEL_CHOICES",
+    "REPEAT_MODELS",
+    "model_label",
 ]

@@ -23,7 +23,7 @@ and a monthly rate; relmkt does not):
   month and is discounted by ``(1 + m)^-i`` with the monthly rate
   ``m = (1 + annual_discount_rate)^(1/12) - 1`` (equivalent to the annual rate).
 
-``clv = margin * spend * sum_i (1 + m)^-i * purchases_i``.
+``clv = margin_rate * spend * sum_i (1 + m)^-i * purchases_i``.
 
 Uncertainty (parametric bootstrap): ``n_bootstrap`` parameter vectors are drawn
 from the asymptotic normal distribution of the **log**-parameters (mean the
@@ -52,7 +52,8 @@ Examples
 >>> gg = SpendModel.from_params({"p": 6.25, "q": 3.74, "gamma": 15.44})
 >>> s = pd.DataFrame({"frequency": [0.0, 2.0], "recency": [0.0, 30.43], "T": [38.86, 38.86],
 ...                   "monetary_value": [0.0, 50.0]}, index=pd.Index(["a", "b"], name="customer_id"))
->>> cv = customer_value(bg, gg, s, horizon_months=12, margin=0.3, annual_discount_rate=0.1, n_bootstrap=0)
+>>> cv = customer_value(bg, gg, s, horizon_months=12, margin_rate=0.3, annual_discount_rate=0.1,
+...                     n_bootstrap=0)
 >>> cv["expected_spend"].round(2).tolist()  # 6.25*15.44/2.74 and 6.25*(15.44+2*50)/(6.25*2+2.74)
 [35.22, 47.34]
 >>> bool((cv["clv"] < 0.3 * cv["expected_spend"] * cv["expected_purchases"]).all())  # discounted
@@ -114,9 +115,9 @@ def _check_inputs(model: Any, spend_model: Any, horizon_months: Any, margin: Any
         return f
 
     h = whole(horizon_months, "horizon_months")
-    mg = number(margin, "margin")
+    mg = number(margin, "margin_rate")
     if not 0 <= mg <= 1:
-        raise ParameterError(f"margin is a fraction of revenue between 0 and 1 (0.3 = 30 %), got {margin!r}.")
+        raise ParameterError(f"margin_rate is a fraction of revenue between 0 and 1 (0.3 = 30 %), got {margin!r}.")
     rate = number(annual_discount_rate, "annual_discount_rate")
     if rate <= -1:
         raise ParameterError(f"annual_discount_rate must be > -1 (0.10 = 10 % a year), got {annual_discount_rate!r}.")
@@ -172,8 +173,9 @@ def _growth_sums(kind: str, P: dict, ts: np.ndarray, disc: np.ndarray, x, T) -> 
 
 
 def customer_value(model: RepeatPurchaseModel, spend_model: SpendModel, summary: pd.DataFrame, *,
-                   horizon_months: int = 12, margin: float = 0.3, annual_discount_rate: float = 0.10,
-                   n_bootstrap: int = 200, interval: float = 0.9, random_state: Any = 0) -> pd.DataFrame:
+                   horizon_months: int = 12, margin_rate: float = 0.3, annual_discount_rate: float = 0.10,
+                   n_bootstrap: int = 200, interval: float = 0.9, random_state: Any = 0,
+                   margin: float | None = None) -> pd.DataFrame:
     """Discounted expected margin of each customer's future purchases, with a bootstrap interval.
 
     Parameters
@@ -189,7 +191,7 @@ def customer_value(model: RepeatPurchaseModel, spend_model: SpendModel, summary:
         models were fitted on (the value is then as of its ``observation_end``).
     horizon_months : int
         Months ahead (of 365.25/12 days); 0 gives a value of 0.
-    margin : float
+    margin_rate : float
         Profit as a fraction of revenue, 0 to 1.
     annual_discount_rate : float
         Yearly discount rate (0.10 = 10 %); applied monthly, end of month.
@@ -200,6 +202,8 @@ def customer_value(model: RepeatPurchaseModel, spend_model: SpendModel, summary:
         Coverage of the interval (0.9: 5 % and 95 % quantiles of the draws).
     random_state : int, Generator or None
         Seed of the bootstrap draws.
+    margin : float, optional
+        The older name of ``margin_rate`` (used if given).
 
     Returns
     -------
@@ -235,7 +239,9 @@ def customer_value(model: RepeatPurchaseModel, spend_model: SpendModel, summary:
     >>> cv.attrs["month_days"], cv.attrs["discounting"]
     (30.4375, 'end of month')
     """
-    h, mg, rate, nb, iv = _check_inputs(model, spend_model, horizon_months, margin, annual_discount_rate,
+    if margin is not None:  # the older name of margin_rate
+        margin_rate = margin
+    h, mg, rate, nb, iv = _check_inputs(model, spend_model, horizon_months, margin_rate, annual_discount_rate,
                                         n_bootstrap, interval)
     _require_columns(summary, ("frequency", "recency", "T", "monetary_value"), "customer_value")
     x, tx, T = _rfm_arrays(summary, "customer_value")
@@ -340,7 +346,7 @@ def customer_value(model: RepeatPurchaseModel, spend_model: SpendModel, summary:
         "units_per_month": units_per_month,
         "horizon_months": h,
         "horizon_units": float(ts[-1]),
-        "margin": mg,
+        "margin_rate": mg,
         "annual_discount_rate": rate,
         "monthly_discount_rate": monthly_rate,
         "discounting": "end of month",

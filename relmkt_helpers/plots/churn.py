@@ -36,10 +36,11 @@ __all__ = [
 ]
 
 #: Colour of each model in every churn chart.
-MODEL_COLOURS: dict[str, str] = {"logistic": PALETTE[0], "hgb": PALETTE[1], "bgnbd": PALETTE[2]}
+MODEL_COLOURS: dict[str, str] = {"logistic": PALETTE[0], "hgb": PALETTE[1], "bgnbd": PALETTE[2],
+                                 "pnbd": PALETTE[4], "mbgnbd": PALETTE[5]}
 #: Display name of each model.
 MODEL_LABELS: dict[str, str] = {"logistic": "logistic regression", "hgb": "gradient boosting",
-                                "bgnbd": "BG/NBD baseline"}
+                                "bgnbd": "BG/NBD", "pnbd": "Pareto/NBD", "mbgnbd": "MBG/NBD"}
 _REFERENCE = PALETTE[7]
 
 
@@ -391,4 +392,5 @@ def _demo_result() -> ChurnResult:
     return ChurnResult(as_of="2025-12-31", horizon_days=90, window_days=90, model="hgb", evaluation="out_of_time",
                        windows=windows, metrics=churn_metrics(y, preds), deciles=deciles, calibration=cal,
                        importance=imp, predictions=pd.DataFrame({"churned": y, **preds}, index=ids),
-                       scored=scored, pipeline=None, bgnbd=None, spend_model=None, bgnbd_evaluation=None)
+                       scored=scored, pipeline=None, repeat_model=None, spend_model=None,
+                       repeat_model_evaluation=None)
