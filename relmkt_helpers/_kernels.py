@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-__all__ = ["WarmKernels", "WARM_UP_CODE"]
+__all__ = ["WarmKernels", "WARM_UP_CODE", "shutdown_kernel"]
 
 #: Imports run in a kernel before it is handed to papermill (the notebooks import the same).
 WARM_UP_CODE = """\
@@ -27,33 +27,47 @@ import relmkt_helpers.plots
 
 
 class _Warming:
-    """One kernel being started and warmed in a background thread."""
+    """One kernel being started and warmed in a background thread.
+
+    The kernel manager is an ``AsyncKernelManager``, as nbclient expects: handed a blocking one,
+    nbclient waits on the kernel's output channel with a blocking call inside its event loop,
+    which stops its cell-timeout clock (a hung cell then waits forever, whatever
+    ``execution_timeout`` says). Starting and warming run in this thread's own event loop.
+    """
 
     def __init__(self, kernel_name: str, cwd: Path, code: str, timeout: float) -> None:
-        from jupyter_client.manager import KernelManager
+        from jupyter_client.manager import AsyncKernelManager
 
-        self.km = KernelManager(kernel_name=kernel_name)
+        self.km = AsyncKernelManager(kernel_name=kernel_name)
         self.ok = False
         self.error: str | None = None
-        self.km.start_kernel(cwd=str(cwd))
-        self._thread = threading.Thread(target=self._warm, args=(code, timeout), daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(cwd, code, timeout), daemon=True)
         self._thread.start()
 
-    def _warm(self, code: str, timeout: float) -> None:
+    def _run(self, cwd: Path, code: str, timeout: float) -> None:
+        import asyncio
+
+        try:
+            asyncio.run(self._warm(cwd, code, timeout))
+        except Exception as exc:  # noqa: BLE001 - reported through .ok/.error, papermill falls back
+            self.error = f"{type(exc).__name__}: {exc}"
+
+    async def _warm(self, cwd: Path, code: str, timeout: float) -> None:
+        import asyncio
+
+        await asyncio.wait_for(self.km.start_kernel(cwd=str(cwd)), timeout)
         kc = self.km.client()
         try:
             kc.start_channels()
-            kc.wait_for_ready(timeout=timeout)
+            await kc.wait_for_ready(timeout=timeout)
             msg_id = kc.execute(code, silent=True, store_history=False)
             while True:
-                msg = kc.get_shell_msg(timeout=timeout)
+                msg = await kc.get_shell_msg(timeout=timeout)
                 if msg["parent_header"].get("msg_id") == msg_id:
                     self.ok = msg["content"]["status"] == "ok"
                     if not self.ok:
                         self.error = f"{msg['content'].get('ename')}: {msg['content'].get('evalue')}"
                     return
-        except Exception as exc:  # noqa: BLE001 - reported through .ok/.error, papermill falls back
-            self.error = f"{type(exc).__name__}: {exc}"
         finally:
             kc.stop_channels()
 
@@ -62,11 +76,19 @@ class _Warming:
         return self.ok
 
     def shutdown(self) -> None:
-        self._thread.join(timeout=0)
-        try:
-            self.km.shutdown_kernel(now=True)
-        except Exception:  # noqa: BLE001 - already gone
-            pass
+        self._thread.join()
+        shutdown_kernel(self.km)
+
+
+def shutdown_kernel(km: Any) -> None:
+    """Stop a kernel the runner started (an ``AsyncKernelManager``), quietly if it is already gone."""
+    from jupyter_core.utils import run_sync
+
+    try:
+        if km.has_kernel:
+            run_sync(km.shutdown_kernel)(now=True)
+    except Exception:  # noqa: BLE001 - already gone
+        pass
 
 
 class WarmKernels:

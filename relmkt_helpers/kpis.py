@@ -25,7 +25,8 @@ import pandas as pd
 from .errors import DataValidationError, ParameterError
 from .io import RowLedger, load_transactions
 
-__all__ = ["monthly_summary", "month_metrics", "headline_table", "last_complete_month", "resolve_month", "load_month"]
+__all__ = ["monthly_summary", "month_metrics", "headline_table", "last_complete_month", "resolve_month", "load_month",
+           "parse_month"]
 
 
 def monthly_summary(tx: pd.DataFrame, *, as_of: str | pd.Timestamp | None = None) -> pd.DataFrame:
@@ -172,6 +173,29 @@ def _f(x: float) -> float | None:
     return None if not np.isfinite(x) else x
 
 
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+def parse_month(text: Any, option: str = "--month") -> pd.Period:
+    """A ``YYYY-MM`` month, or a :class:`ParameterError` naming the option.
+
+    Examples
+    --------
+    >>> str(parse_month("2024-03"))
+    '2024-03'
+    >>> parse_month("2024-13")
+    Traceback (most recent call last):
+    ...
+    relmkt_helpers.errors.ParameterError: --month '2024-13' is not a month: use YYYY-MM with a month from 01 to 12 (e.g. 2024-03).
+    """
+    value = str(text).strip()
+    if not re.fullmatch(r"\d{4}-\d{2}", value):
+        raise ParameterError(f"{option} {text!r} is not of the form YYYY-MM (e.g. 2024-03).")
+    if not _MONTH.fullmatch(value):
+        raise ParameterError(f"{option} {text!r} is not a month: use YYYY-MM with a month from 01 to 12 (e.g. 2024-03).")
+    return pd.Period(value, "M")
+
+
 def resolve_month(month: str | None, first_date: str, last_date: str) -> pd.Period:
     """Check a requested month against the data, or default to the last complete month.
 
@@ -193,12 +217,7 @@ def resolve_month(month: str | None, first_date: str, last_date: str) -> pd.Peri
                 "Pass --month YYYY-MM to report a partial month."
             )
         return last_complete
-    try:
-        period = pd.Period(str(month), "M")
-        if not re.fullmatch(r"\d{4}-\d{2}", str(month)):
-            raise ValueError
-    except ValueError:
-        raise ParameterError(f"month {month!r} is not of the form YYYY-MM (e.g. 2024-03).") from None
+    period = parse_month(month, "month")
     last_month = pd.Timestamp(last_date).to_period("M")
     if period < first or period > last_month:
         raise ParameterError(
@@ -208,8 +227,39 @@ def resolve_month(month: str | None, first_date: str, last_date: str) -> pd.Peri
     return period
 
 
-def load_month(source: str | Path | pd.DataFrame, month: str | None = None,
-               **load_kwargs: Any) -> tuple[pd.DataFrame, RowLedger, pd.Period]:
+#: Orders after a gap of more than this many empty months, and few of them, look like typos (2205 for 2025).
+_OUTLIER_GAP_MONTHS = 6
+_OUTLIER_SHARE = 0.01
+
+
+def _check_late_outliers(tx: pd.DataFrame, ledger: RowLedger) -> None:
+    """Raise if the last month is set by a few orders dated long after the rest of the data."""
+    ordinals = pd.PeriodIndex(tx["order_date"].dt.to_period("M")).asi8
+    present = np.unique(ordinals)
+    if present.size < 2:
+        return
+    big = np.nonzero(np.diff(present) > _OUTLIER_GAP_MONTHS)[0]
+    if not big.size:
+        return
+    cut = present[big[-1]]  # the last month before the last big gap
+    late = tx[ordinals > cut]
+    if len(late) > max(_OUTLIER_SHARE * len(tx), 1) and len(late) > 100:
+        return
+    bulk_end = pd.Period(ordinal=int(cut), freq="M")
+    shown = "; ".join(f"order {r.order_id!r} of customer {r.customer_id!r} dated {r.order_date.date()}"
+                      for r in late.head(5).itertuples())
+    more = f"; and {len(late) - 5:,} more" if len(late) > 5 else ""
+    last_day = bulk_end.end_time.date()
+    raise DataValidationError(
+        f"{ledger.source}: the data runs to {ledger.last_date}, but only because of {len(late):,} order(s) dated "
+        f"long after the rest, which ends in {bulk_end}: {shown}{more}. These look like typos in the date column "
+        f"(2205 for 2025). Fix them at the source, or leave them out with --as-of {last_day} "
+        f"(as_of='{last_day}'), or pass --month YYYY-MM."
+    )
+
+
+def load_month(source: str | Path | pd.DataFrame, month: str | None = None, *,
+               as_of: str | pd.Timestamp | None = None, **load_kwargs: Any) -> tuple[pd.DataFrame, RowLedger, pd.Period]:
     """Load transactions for a monthly analysis: everything up to the month's last day.
 
     Parameters
@@ -217,7 +267,11 @@ def load_month(source: str | Path | pd.DataFrame, month: str | None = None,
     source : path or DataFrame
         As for :func:`relmkt_helpers.load_transactions`.
     month : str, optional
-        ``YYYY-MM``; ``None`` or ``""`` means the last complete month in the data.
+        ``YYYY-MM``; ``None`` or ``""`` means the last complete month in the data (up to
+        ``as_of``). Without a month, a last month set only by a few orders dated long after
+        the rest of the data (a typo such as 2205) is an error naming those orders.
+    as_of : date-like, optional
+        Leave out rows after this date (counted in the ledger); the month must end by then.
     **load_kwargs
         Passed to :func:`relmkt_helpers.load_transactions` (column mapping, policies).
         An ``order_col`` of ``""`` means "none".
@@ -239,16 +293,22 @@ def load_month(source: str | Path | pd.DataFrame, month: str | None = None,
     """
     if load_kwargs.get("order_col") == "":
         load_kwargs["order_col"] = None
-    load_kwargs.pop("as_of", None)
     load_kwargs.pop("after_as_of", None)
+    cap = None
+    if as_of is not None and str(as_of).strip() != "":
+        try:
+            cap = pd.Timestamp(as_of).normalize()
+        except (ValueError, TypeError):
+            raise ParameterError(f"as_of {as_of!r} is not a date; use YYYY-MM-DD (--as-of 2025-12-31).") from None
     if month:
         # One pass: cut at the month's end, then check the month against what was read.
-        period = pd.Period(str(month), "M") if re.fullmatch(r"\d{4}-\d{2}", str(month)) else None
-        if period is None:
-            resolve_month(str(month), "2000-01-01", "2000-01-31")  # raises the format error
+        period = parse_month(month, "--month")
+        end = period.end_time.normalize()
+        if cap is not None and end > cap:
+            raise ParameterError(f"--month {period} ends after --as-of {cap.date()}: pick an earlier month, or a "
+                                 "later --as-of.")
         try:
-            tx, ledger = load_transactions(source, **load_kwargs, as_of=period.end_time.normalize(),
-                                           after_as_of="drop")
+            tx, ledger = load_transactions(source, **load_kwargs, as_of=end, after_as_of="drop")
         except DataValidationError as exc:
             if "no orders remain" not in str(exc):
                 raise
@@ -259,29 +319,42 @@ def load_month(source: str | Path | pd.DataFrame, month: str | None = None,
         last_seen = str(period.end_time.date()) if later else ledger.last_date
         resolve_month(str(month), ledger.first_date, last_seen)
         return tx, ledger, period
-    tx, ledger = load_transactions(source, **load_kwargs)
-    period = resolve_month(None, ledger.first_date, ledger.last_date)
+    if cap is not None:
+        tx, ledger = load_transactions(source, **load_kwargs, as_of=cap, after_as_of="drop")
+    else:
+        tx, ledger = load_transactions(source, **load_kwargs)
+    _check_late_outliers(tx, ledger)
+    period = resolve_month(None, ledger.first_date, str(cap.date()) if cap is not None and
+                           any(r.startswith("dated after as_of") for r in ledger.dropped) else ledger.last_date)
     if pd.Timestamp(ledger.last_date) > period.end_time:
         tx, ledger = load_transactions(source, **load_kwargs, as_of=period.end_time.normalize(),
                                        after_as_of="drop")
     return tx, ledger, period
 
 
-_HEADLINE_ROWS = (
-    ("customers_active", "Active customers"),
-    ("customers_new", "New customers"),
-    ("orders", "Orders"),
-    ("revenue", "Revenue"),
-    ("average_order_value", "Average order value"),
-    ("retention_rate_prev_month", "Retention vs previous month"),
-    ("repeat_purchase_rate", "Repeat-purchase rate"),
-)
+_HEADLINE_ROWS = ("customers_active", "customers_new", "orders", "revenue", "average_order_value",
+                  "retention_rate_prev_month", "repeat_purchase_rate")
 
 
-def headline_table(metrics: dict[str, Any]) -> pd.DataFrame:
+def headline_table(metrics: dict[str, Any], *, currency: str | None = None):
     """The output of :func:`month_metrics` as a readable table: this month, last month, change.
 
-    Changes are relative (%) for counts and money, and in percentage points for rates.
+    Labels and kinds come from :data:`relmkt_helpers.display.METRICS`: counts with
+    thousands separators, money with ``currency``, rates as percentages. Changes are
+    relative (%) for counts and money, and in percentage points for rates.
+
+    Parameters
+    ----------
+    metrics : dict
+        From :func:`month_metrics`.
+    currency : str, optional
+        ISO code for the money rows (``"EUR"``); none writes bare numbers.
+
+    Returns
+    -------
+    relmkt_helpers.display.Table
+        Renders as HTML in a notebook or report page, as aligned text when printed;
+        ``.data`` holds the numbers.
 
     Examples
     --------
@@ -289,19 +362,63 @@ def headline_table(metrics: dict[str, Any]) -> pd.DataFrame:
     >>> tx = pd.DataFrame({"customer_id": ["a", "b", "a"],
     ...     "order_date": pd.to_datetime(["2024-01-03", "2024-01-31", "2024-02-02"]),
     ...     "amount": [10.0, 20.0, 5.0], "order_id": ["1", "2", "3"]})
-    >>> headline_table(month_metrics(tx, "2024-02")).loc["Active customers", "change"]
-    '-50.0%'
+    >>> print(headline_table(month_metrics(tx, "2024-02"), currency="EUR"))
+    Figure                       Feb 2024  Jan 2024     Change
+    Active customers                    1         2     -50.0%
+    New customers                       0         2    -100.0%
+    Orders                              1         2     -50.0%
+    Revenue                         €5.00    €30.00     -83.3%
+    Average order value             €5.00    €15.00     -66.7%
+    Retention vs previous month     50.0%         –          –
+    Repeat-purchase rate            50.0%      0.0%  +50.0 pts
     """
+    from .display import METRICS, Table, fmt_change, fmt_value
+
     prev = metrics.get("previous") or {}
-    rows = []
-    for key, label in _HEADLINE_ROWS:
+    this = pd.Period(metrics["month"], "M").strftime("%b %Y")
+    before = pd.Period(prev["month"], "M").strftime("%b %Y") if prev.get("month") else "Month before"
+    rows, data = [], []
+    for key in _HEADLINE_ROWS:
+        m = METRICS[key]
         change = metrics["change"].get(key)
-        if change is None:
-            text = "n/a"
-        elif key.endswith("rate") or key.startswith("retention"):
-            text = f"{100 * change:+.1f} pts"
-        else:
-            text = f"{100 * change:+.1f}%"
-        rows.append((label, metrics.get(key), prev.get(key), text))
-    out = pd.DataFrame(rows, columns=["kpi", metrics["month"], prev.get("month", "previous"), "change"])
-    return out.set_index("kpi")
+        rows.append((m.label, fmt_value(metrics.get(key), m.kind, currency=currency),
+                     fmt_value(prev.get(key), m.kind, currency=currency),
+                     fmt_change(change, m.kind) if change is not None or not prev else "–"))
+        data.append((key, metrics.get(key), prev.get(key), change))
+    frame = pd.DataFrame(rows, columns=["Figure", this, before, "Change"])
+    return Table(frame, pd.DataFrame(data, columns=["figure", "this_month", "previous_month", "change"]),
+                 numeric=[this, before, "Change"])
+
+
+def ledger_table(ledger: RowLedger):
+    """The row ledger for a reader: rows read, used and left out (with the reason), orders, customers, dates.
+
+    Examples
+    --------
+    >>> led = RowLedger(source="shop.csv", rows_read=1200, rows_used=1190, dropped={"exact duplicate row": 10},
+    ...                 orders=1100, customers=400, first_date="2024-01-01", last_date="2024-12-31")
+    >>> print(ledger_table(led))
+    Rows and orders                      Count  Share of rows read
+    Rows read                            1,200              100.0%
+    Rows used                            1,190               99.2%
+    Left out: exact duplicate row           10                0.8%
+    Orders                               1,100
+    Customers                              400
+    First order                     1 Jan 2024
+    Last order                     31 Dec 2024
+    """
+    from .display import Table, fmt_value
+
+    read = max(ledger.rows_read, 1)
+    rows = [("Rows read", fmt_value(ledger.rows_read, "int"), fmt_value(1.0, "pct")),
+            ("Rows used", fmt_value(ledger.rows_used, "int"), fmt_value(ledger.rows_used / read, "pct"))]
+    rows += [(f"Left out: {reason}", fmt_value(n, "int"), fmt_value(n / read, "pct"))
+             for reason, n in ledger.dropped.items()]
+    if ledger.refund_rows_netted:
+        rows.append(("Refund rows netted into their orders", fmt_value(ledger.refund_rows_netted, "int"),
+                     fmt_value(ledger.refund_rows_netted / read, "pct")))
+    rows += [("Orders", fmt_value(ledger.orders, "int"), ""), ("Customers", fmt_value(ledger.customers, "int"), ""),
+             ("First order", fmt_value(ledger.first_date, "date"), ""),
+             ("Last order", fmt_value(ledger.last_date, "date"), "")]
+    frame = pd.DataFrame(rows, columns=["Rows and orders", "Count", "Share of rows read"])
+    return Table(frame, pd.DataFrame([ledger.to_dict()]), numeric=["Count", "Share of rows read"])

@@ -122,7 +122,7 @@ def test_unknown_parameter_rejected_before_anything_runs(tmp_path, small_data):
     with pytest.raises(ParameterError, match=r"unknown notebook parameter\(s\): histroy_months.*history_months"):
         build_report(small_data, out_dir=tmp_path, notebooks=[OVERVIEW], params={"histroy_months": 12},
                      progress=False)
-    with pytest.raises(ParameterError, match=r"data_path are set by the runner"):
+    with pytest.raises(ParameterError, match=r"data_path is set by the runner"):
         build_report(small_data, out_dir=tmp_path, notebooks=[OVERVIEW], params={"data_path": "x"},
                      progress=False)
     assert list(tmp_path.iterdir()) == []
@@ -230,12 +230,12 @@ def test_notebooks_read_the_validated_canonical_copy_and_it_is_removed(tmp_path,
 
 
 def test_a_rendering_failure_fails_cleanly(tmp_path, small_data, monkeypatch):
-    import relmkt_helpers.report as report
+    import relmkt_helpers.report.render as render
 
     def broken(*args, **kwargs):
         raise RuntimeError("no HTML today")
 
-    monkeypatch.setattr(report, "_render_html", broken)
+    monkeypatch.setattr(render, "render_page", broken)
     with pytest.raises(ReportError, match="rendering the HTML pages failed: RuntimeError: no HTML today"):
         build_report(small_data, month="2023-02", out_dir=tmp_path, notebooks=[OVERVIEW], progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["2023-02.failed"]
