@@ -131,6 +131,21 @@ METRICS: dict[str, Metric] = _metrics(
     ("ltv_cac", "Lifetime value to CAC", "ratio"),
     ("grr_12m_trailing", "Gross revenue retention, last 12 months", "pct"),
     ("nrr_12m_trailing", "Net revenue retention, last 12 months", "pct"),
+    ("retention_cost_month", "Cost to keep a customer for a month", "money", "retention spend / retained customers"),
+    ("cost_ratio_month", "Winning vs keeping for a month, cost ratio", "ratio", "CAC / monthly retention cost"),
+    ("payback_years", "CAC payback, years", "num", "years of margin to earn back the CAC (constant retention)"),
+    ("grr_last_month", "Gross revenue retention, last month", "pct"),
+    ("nrr_last_month", "Net revenue retention, last month", "pct"),
+    ("margin_per_customer_year", "Margin per customer-year", "money", "revenue per active customer-year x margin rate"),
+    ("clv_constant_retention", "Customer lifetime value at constant retention", "money",
+     "margin per customer-year, yearly retention and discount rate; first payment counted"),
+    ("breakeven_retention_spend_lifetime", "Break-even retention spend per customer, once", "money",
+     "the most a programme adding the uplift to retention may cost per customer, paid once"),
+    ("breakeven_retention_spend_per_year", "Break-even retention spend per customer-year", "money",
+     "the most a programme adding the uplift to retention may cost per customer each year"),
+    ("profit_increase_steady_state", "Profit increase from the retention uplift (simulated)", "change",
+     "steady-state yearly profit, before vs after the uplift"),
+    ("retention_verdict", "Does retention pay better than acquisition here?", "text"),
 )
 
 

@@ -42,8 +42,11 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
-def save_metrics(metrics: Mapping[str, Any], path: str | Path | None) -> dict[str, Any]:
-    """Write a notebook's headline numbers as JSON to ``path`` (skip if ``path`` is empty).
+def save_metrics(metrics: Mapping[str, Any], path: str | Path | None) -> None:
+    """Write a notebook's headline numbers as JSON to ``path`` (skip if ``path`` is empty), silently.
+
+    Returns None on purpose: as the last line of a notebook cell it displays nothing, so
+    a report page never ends with a raw dict. :func:`to_jsonable` shows what is written.
 
     Parameters
     ----------
@@ -53,15 +56,16 @@ def save_metrics(metrics: Mapping[str, Any], path: str | Path | None) -> dict[st
     path : str or Path or None
         Destination; ``""`` or ``None`` writes nothing (interactive use).
 
-    Returns
-    -------
-    dict
-        The JSON-ready metrics (handy to display in the notebook).
-
     Examples
     --------
-    >>> save_metrics({"mean_clv": 123.456789123}, "")
+    >>> import json, tempfile
+    >>> from pathlib import Path
+    >>> p = Path(tempfile.mkdtemp()) / "m.json"
+    >>> save_metrics({"mean_clv": 123.456789123}, p)  # displays nothing
+    >>> json.loads(p.read_text())
     {'mean_clv': 123.457}
+    >>> save_metrics({"mean_clv": 1.0}, "") is None
+    True
     """
     clean = to_jsonable(dict(metrics))
     clean = {k: (float(f"{v:.6g}") if isinstance(v, float) else v) for k, v in clean.items()}
@@ -69,7 +73,6 @@ def save_metrics(metrics: Mapping[str, Any], path: str | Path | None) -> dict[st
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(json.dumps(clean, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return clean
 
 
 def save_table(table: pd.DataFrame, output_dir: str | Path | None, name: str, *, index: bool | None = None

@@ -124,13 +124,13 @@ def test_payback_curves_draw_curves_cac_and_payback(res):
     summ = p.summary.set_index("channel")
     np.testing.assert_allclose([ln.get_ydata()[0] for ln in dashed], summ.loc[["search", "all"], "cac"])
     np.testing.assert_allclose([ln.get_xdata()[0] for ln in dots], summ.loc[["search", "all"], "payback_months"])
-    assert "assumed: margin_rate" in ax.get_title()
+    assert "measured, with the assumed margin rate" in ax.get_title()
     with pytest.raises(ParameterError, match="PaybackResult"):
         plot_payback_curves(res.cac_by_channel)
 
 
 def test_profit_uplift_plot(res):
-    sim = profit_uplift_simulation(retention=0.8, margin=100, acquisition_cost=50, years=4)
+    sim = profit_uplift_simulation(retention=0.8, margin_per_customer_year=100, acquisition_cost=50, years=4)
     ax = _on_given_ax(plot_profit_uplift, sim)
     np.testing.assert_allclose(ax.lines[0].get_ydata(), sim.yearly["profit_baseline"])
     np.testing.assert_allclose(ax.lines[1].get_ydata(), sim.yearly["profit_improved"])
@@ -145,13 +145,13 @@ def test_sensitivity_heatmaps_annotate_the_grid():
     g = clv_sensitivity(100, [0.5, 0.8], [0.0, 0.1])
     ax = _on_given_ax(plot_sensitivity_heatmap, g)
     assert [t.get_text() for t in ax.texts] == ["200", "183", "500", "367"]
-    assert ax.get_ylabel() == "retention" and ax.get_xlabel() == "discount"
+    assert ax.get_ylabel() == "retention per period" and ax.get_xlabel() == "discount rate per period"
     assert "assumed" in ax.get_title()
     h = ltv_cac_sensitivity([100, 500], [30, 60], retention=0.8, discount=0.1)
     ax2 = plot_sensitivity_heatmap(h)
     # LTV 110 and 220 (m * 1.1 / 0.3) over CAC 100 and 500
     assert [t.get_text() for t in ax2.texts] == ["1.1", "2.2", "0.2", "0.4"]
-    assert ax2.get_ylabel() == "cac" and ax2.get_xlabel() == "margin"
+    assert ax2.get_ylabel() == "cost to win a customer (CAC)" and ax2.get_xlabel() == "margin per customer per period"
     p = ltv_cac_sensitivity([100, 200], [30, 60], retention=0.8, discount=0.1, metric="payback")
     ax3 = plot_sensitivity_heatmap(p)
     assert [t.get_text() for t in ax3.texts] == ["5", "2", "5"]  # the never-paid-back cell is blank

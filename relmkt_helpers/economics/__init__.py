@@ -91,12 +91,22 @@ from .costs import RETAINED_BASES, cac_by_channel, cac_by_month, cost_ratios, re
 from .payback import LtvCurves, PaybackResult, cac_payback, ltv_curves, ltv_to_cac
 from .simulation import FOLK_PROFIT_RANGE, UpliftSimulation, profit_uplift_grid, profit_uplift_simulation
 from .subscriptions import subscription_revenue_retention
+from .verdict import SPEND_LEDGER_NEEDED, retention_verdict
+from .tables import assumption_table, basis_text, channel_table, claims_display, clv_table, headline_figures
 
 __all__ = [
     "Assumptions",
     "EconomicsResult",
     "economics_analysis",
     "claims_table",
+    "retention_verdict",
+    "SPEND_LEDGER_NEEDED",
+    "headline_figures",
+    "assumption_table",
+    "channel_table",
+    "clv_table",
+    "claims_display",
+    "basis_text",
     "FOLK_CLAIMS",
     "clv_constant_retention",
     "payback_periods",

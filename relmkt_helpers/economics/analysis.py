@@ -15,10 +15,11 @@ import pandas as pd
 
 from ..errors import ParameterError, RelmktError
 from ._common import ALL, activity, check_discount, check_number, check_retention
-from .formulas import breakeven_retention_spend, clv_constant_retention, payback_periods
+from .formulas import (breakeven_retention_spend, clv_constant_retention, clv_sensitivity, ltv_cac_sensitivity,
+                       payback_periods)
 from .costs import _cac_pool, _ratios, cac_by_month, retention_costs
 from .payback import LtvCurves, PaybackResult, cac_payback, ltv_curves, ltv_to_cac
-from .simulation import FOLK_PROFIT_RANGE, UpliftSimulation, profit_uplift_simulation
+from .simulation import FOLK_PROFIT_RANGE, UpliftSimulation, profit_uplift_grid, profit_uplift_simulation
 from .subscriptions import subscription_revenue_retention
 
 __all__ = ["Assumptions", "EconomicsResult", "economics_analysis", "claims_table", "FOLK_CLAIMS"]
@@ -42,12 +43,15 @@ class Assumptions:
         Acquisition cost per new customer.
     retention_cost : float
         Retention spend per retained customer per year.
-    margin : float
-        Margin per customer per year (first year of tenure), currency.
+    margin_per_customer_year : float
+        Margin per customer per year (first year of tenure), money. Stands in for the
+        measured figure (revenue per active customer-year x ``margin_rate``) only when
+        the data cannot measure it.
     margin_rate : float
         Gross margin as a share of revenue, in (0, 1]: turns measured revenue into margin.
     retention : float
-        Yearly retention rate, in [0, 1).
+        Yearly retention rate, in [0, 1); stands in for the measured yearly retention only
+        when the data does not cover two full calendar years.
     discount : float
         Yearly discount rate, >= 0.
     uplift : float
@@ -73,7 +77,7 @@ class Assumptions:
 
     cac: float = 30.0
     retention_cost: float = 15.0
-    margin: float = 40.0
+    margin_per_customer_year: float = 40.0
     margin_rate: float = 0.3
     retention: float = 0.6
     discount: float = 0.1
@@ -86,7 +90,8 @@ class Assumptions:
     def __post_init__(self) -> None:
         check_number(self.cac, "cac", lo=0.0)
         check_number(self.retention_cost, "retention_cost", lo=0.0)
-        check_number(self.margin, "margin")
+        check_number(self.margin_per_customer_year, "margin_per_customer_year",
+                     hint=" Pass the margin per customer per year in money (a share of revenue is margin_rate).")
         check_number(self.margin_rate, "margin_rate", lo=0.0, hi=1.0, lo_open=True,
                      hint=" Pass the gross margin as a share of revenue (30 % -> 0.3).")
         check_retention(self.retention)
@@ -151,6 +156,12 @@ class EconomicsResult:
         The profit-uplift simulation.
     uplift_inputs : DataFrame
         The simulation's inputs with their basis (measured or assumed).
+    assumption_check : DataFrame
+        Index ``figure`` (``retention``, ``margin_per_customer_year``, ``cac``,
+        ``retention_cost``: all yearly): the ``assumed`` value, the ``measured``
+        one (NaN where the data cannot measure it), the one ``used`` by the
+        what-ifs, its ``basis`` and ``how_measured`` (or what measuring it needs).
+        The CLV, break-even, simulation and sensitivity grids are centred on ``used``.
     """
 
     assumptions: Assumptions
@@ -168,10 +179,62 @@ class EconomicsResult:
     uplift_inputs: pd.DataFrame
     retained: str = "existing"
     notes: tuple[str, ...] = field(default_factory=tuple)
+    assumption_check: pd.DataFrame | None = None
 
     @property
     def has_ledger(self) -> bool:
         return self.cac_by_month is not None
+
+    def used(self, figure: str) -> float:
+        """The value of a yearly figure the what-ifs use: measured where the data allows, else assumed."""
+        if self.assumption_check is None or figure not in self.assumption_check.index:
+            a = self.assumptions
+            return float({"retention": a.retention, "margin_per_customer_year": a.margin_per_customer_year,
+                          "cac": a.cac, "retention_cost": a.retention_cost}[figure])
+        return float(self.assumption_check.loc[figure, "used"])
+
+    def verdict(self, currency: str | None = None) -> str:
+        """One sentence or three: does retention pay better than acquisition here (see :func:`retention_verdict`)."""
+        from .verdict import retention_verdict
+
+        return retention_verdict(self, currency=currency)
+
+    def clv_grid(self) -> pd.DataFrame:
+        """CLV over yearly retention x discount rate, centred on the retention and margin used here."""
+        r, d = self.used("retention"), self.assumptions.discount
+        g = clv_sensitivity(self.used("margin_per_customer_year"), around(r, 0.05, lo=0.05, hi=0.95),
+                            around(d, 0.05, lo=0.0, hi=0.5, n=2), include_first=self.assumptions.include_first,
+                            period="year")
+        g.attrs.update(center=(r, d), basis=self._grid_basis(("retention", "margin_per_customer_year")))
+        return g
+
+    def ltv_cac_grid(self) -> pd.DataFrame:
+        """LTV:CAC over CAC x margin per customer-year, centred on the CAC and margin used here."""
+        c, m = self.used("cac"), self.used("margin_per_customer_year")
+        g = ltv_cac_sensitivity(around(c, 0.25 * c, lo=0.01 * c, n=3), around(m, 0.25 * m, lo=0.01 * abs(m) + 1e-9, n=2),
+                                retention=self.used("retention"), discount=self.assumptions.discount,
+                                include_first=self.assumptions.include_first, period="year")
+        g.attrs.update(center=(c, m), basis=self._grid_basis(("cac", "retention", "margin_per_customer_year")))
+        return g
+
+    def uplift_grid(self) -> pd.DataFrame:
+        """The profit increase of the uplift over retention x margin growth, centred on the retention used here."""
+        a = self.assumptions
+        r = self.used("retention")
+        growth = sorted({0.0, 0.025, 0.05, 0.1, 0.15, float(a.margin_growth)})
+        g = profit_uplift_grid(retention=around(r, 0.05, lo=0.05, hi=0.99 - a.uplift),
+                               margin_growth=growth, acquisition_cost=[self.used("cac")],
+                               margin_per_customer_year=self.used("margin_per_customer_year"), uplift=a.uplift,
+                               growth_years=a.growth_years, retention_cost=self.used("retention_cost"))
+        g.attrs.update(center=(r, float(a.margin_growth)),
+                       basis=self._grid_basis(("retention", "margin_per_customer_year", "cac", "retention_cost")))
+        return g
+
+    def _grid_basis(self, keys: tuple[str, ...]) -> str:
+        if self.assumption_check is None:
+            return "assumed"
+        b = self.assumption_check["basis"]
+        return _basis_of({k: str(b.get(k, "assumed")) for k in keys}, keys, self.assumptions)
 
     @property
     def claims(self) -> pd.DataFrame:
@@ -195,6 +258,21 @@ class EconomicsResult:
 
     def _repr_html_(self) -> str:
         return self.summary._repr_html_()
+
+
+def around(center: float, step: float, *, lo: float | None = None, hi: float | None = None, n: int = 4) -> list[float]:
+    """A grid of up to ``2 n + 1`` values ``center + k step`` inside ``[lo, hi]``, the centre itself included.
+
+    Examples
+    --------
+    >>> around(0.494, 0.05, lo=0.05, hi=0.95, n=2)
+    [0.394, 0.444, 0.494, 0.544, 0.594]
+    >>> around(0.1, 0.05, lo=0.0, n=3)
+    [0.0, 0.05, 0.1, 0.15, 0.2, 0.25]
+    """
+    vals = [center + k * step for k in range(-n, n + 1)]
+    vals = [v for v in vals if (lo is None or v >= lo - 1e-12) and (hi is None or v <= hi + 1e-12)]
+    return sorted({round(v, 10) for v in vals} | {round(center, 10)})
 
 
 def _row(df: pd.DataFrame | None, col: str, channel: str = ALL) -> float:
@@ -307,6 +385,35 @@ def economics_analysis(tx: pd.DataFrame | None = None, spend: pd.DataFrame | Non
                                "note": ["from assumptions (cac, retention_cost per year); no spend ledger"],
                                "basis": ["assumed"]})
     cac_arg = cbc if spend is not None else float(a.cac)
+    # the shop's own yearly figures, and what stands in for each where the data cannot measure it
+    measured = {"retention": np.nan, "margin_per_customer_year": np.nan, "cac": np.nan, "retention_cost": np.nan}
+    how = {"retention": "needs two full calendar years of transactions",
+           "margin_per_customer_year": "needs a full calendar year of transactions",
+           "cac": "needs a spend ledger (month, channel, kind, spend)",
+           "retention_cost": "needs a spend ledger (month, channel, kind, spend)"}
+    if tx is not None:
+        y = _measured_yearly(tx, as_of, a.margin_rate)
+        if np.isfinite(y["retention"]):
+            measured["retention"] = y["retention"]
+            how["retention"] = "customers active in one calendar year who buy again the next"
+        if np.isfinite(y["margin"]) and y["margin"] > 0:
+            measured["margin_per_customer_year"] = y["margin"]
+            how["margin_per_customer_year"] = (f"revenue per active customer-year x the assumed margin rate "
+                                               f"({a.margin_rate:.0%})")
+    if spend is not None:
+        c, r_y = _row(cbc, "cac"), _row(ratios, "retention_cost_year")
+        if np.isfinite(c):
+            measured["cac"], how["cac"] = c, "acquisition spend / new customers, all channels"
+        if np.isfinite(r_y):
+            measured["retention_cost"] = r_y
+            how["retention_cost"] = f"retention spend / retained ({retained}) customers, per calendar year"
+    assumed = {"retention": a.retention, "margin_per_customer_year": a.margin_per_customer_year, "cac": a.cac,
+               "retention_cost": a.retention_cost}
+    used = dict(assumed)
+    basis = dict.fromkeys(assumed, "assumed")
+    for k, v in measured.items():
+        if np.isfinite(v) and not (k == "retention" and v + a.uplift >= 1):
+            used[k], basis[k] = float(v), "measured"
     if tx is not None:
         curves = ltv_curves(tx, channel_col=channel_col if spend is None or _has_channels(cbc) else None,
                             as_of=as_of)
@@ -314,38 +421,32 @@ def economics_analysis(tx: pd.DataFrame | None = None, spend: pd.DataFrame | Non
         ltc = ltv_to_cac(tx, cac_arg, margin_rate=a.margin_rate, clv=clv, horizon_months=horizon_months,
                          curves=curves, channel_col=channel_col, as_of=as_of)
     else:
-        ltv = float(clv_constant_retention(a.margin, a.retention, a.discount, include_first=a.include_first))
+        ltv = float(clv_constant_retention(a.margin_per_customer_year, a.retention, a.discount,
+                                           include_first=a.include_first))
         ltc = pd.DataFrame({"channel": [ALL], "ltv": [ltv],
-                            "ltv_basis": ["clv_constant_retention(margin, retention, discount) per year"],
+                            "ltv_basis": ["clv_constant_retention(margin_per_customer_year, retention, discount)"],
                             "customers": [0], "cac": [float(a.cac)],
                             "ltv_cac": [ltv / a.cac if a.cac > 0 else np.nan], "basis": ["assumed"], "note": [""]})
     rr = None
     if subscriptions is not None:
         sub_as_of = as_of if as_of is not None else (tx["order_date"].max() if tx is not None else None)
         rr = subscription_revenue_retention(subscriptions, as_of=sub_as_of)
+    r_used, m_used = used["retention"], used["margin_per_customer_year"]
+    clv_basis = _basis_of(basis, ("retention", "margin_per_customer_year"), a)
     clv_tab = pd.DataFrame({
         "include_first": [True, False],
         "formula": ["m (1 + d) / (1 + d - r)", "m r / (1 + d - r)"],
-        "clv": [float(clv_constant_retention(a.margin, a.retention, a.discount, include_first=f))
-                for f in (True, False)],
-        "margin": a.margin, "retention": a.retention, "discount": a.discount, "period": "year", "basis": "assumed",
+        "clv": [float(clv_constant_retention(m_used, r_used, a.discount, include_first=f)) for f in (True, False)],
+        "margin_per_customer_year": m_used, "retention": r_used, "discount": a.discount, "period": "year",
+        "basis": clv_basis,
     })
-    be = breakeven_retention_spend(a.margin, a.retention, a.uplift, a.discount, include_first=a.include_first)
-    # profit-uplift inputs: measured where the data allows
-    inputs = {"retention": (a.retention, "assumed"), "margin": (a.margin, "assumed"),
-              "acquisition_cost": (a.cac, "assumed"), "retention_cost": (a.retention_cost, "assumed")}
-    if tx is not None:
-        y = _measured_yearly(tx, as_of, a.margin_rate)
-        if np.isfinite(y["retention"]) and y["retention"] + a.uplift < 1:
-            inputs["retention"] = (y["retention"], "measured: active in year Y-1 and again in Y")
-        if np.isfinite(y["margin"]):
-            inputs["margin"] = (y["margin"], "measured revenue per active customer-year x assumed margin_rate")
-    if spend is not None:
-        c, r_y = _row(cbc, "cac"), _row(ratios, "retention_cost_year")
-        if np.isfinite(c):
-            inputs["acquisition_cost"] = (c, "measured: blended CAC")
-        if np.isfinite(r_y):
-            inputs["retention_cost"] = (r_y, f"measured: per retained ({retained}) customer-year")
+    be = breakeven_retention_spend(m_used, r_used, a.uplift, a.discount, include_first=a.include_first)
+    be["basis"] = clv_basis
+    inputs = {"retention": (r_used, _sim_basis(basis["retention"], how["retention"])),
+              "margin_per_customer_year": (m_used, _sim_basis(basis["margin_per_customer_year"],
+                                                              how["margin_per_customer_year"])),
+              "acquisition_cost": (used["cac"], _sim_basis(basis["cac"], how["cac"])),
+              "retention_cost": (used["retention_cost"], _sim_basis(basis["retention_cost"], how["retention_cost"]))}
     for k, v in (("uplift", a.uplift), ("margin_growth", a.margin_growth), ("growth_years", a.growth_years),
                  ("discount", a.discount), ("years", a.years)):
         inputs[k] = (v, "assumed")
@@ -354,15 +455,35 @@ def economics_analysis(tx: pd.DataFrame | None = None, spend: pd.DataFrame | Non
         sim = profit_uplift_simulation(**sim_kw)
     except RelmktError as exc:
         notes.append(f"profit-uplift simulation with the measured inputs failed ({exc}); used the assumptions.")
-        sim_kw.update(retention=a.retention, margin=a.margin)
-        inputs["retention"], inputs["margin"] = (a.retention, "assumed"), (a.margin, "assumed")
+        sim_kw.update(retention=a.retention, margin_per_customer_year=a.margin_per_customer_year)
+        inputs["retention"] = (a.retention, "assumed")
+        inputs["margin_per_customer_year"] = (a.margin_per_customer_year, "assumed")
         sim = profit_uplift_simulation(**sim_kw)
     uplift_inputs = pd.DataFrame([(k, v[0], v[1]) for k, v in inputs.items()],
                                  columns=["input", "value", "basis"]).set_index("input")
+    check = pd.DataFrame({
+        "assumed": pd.Series(assumed), "measured": pd.Series(measured), "used": pd.Series(used),
+        "basis": pd.Series(basis), "how_measured": pd.Series(how)})
+    check.index.name = "figure"
     return EconomicsResult(assumptions=a, cac_by_month=cbm, cac_by_channel=cbc, retention_costs=rc,
                            cost_ratios=ratios, ltv_curves=curves, payback=payback, ltv_cac=ltc,
                            revenue_retention=rr, clv=clv_tab, breakeven=be, uplift=sim,
-                           uplift_inputs=uplift_inputs, retained=retained, notes=tuple(notes))
+                           uplift_inputs=uplift_inputs, retained=retained, notes=tuple(notes),
+                           assumption_check=check)
+
+
+def _sim_basis(basis: str, how: str) -> str:
+    return f"measured: {how}" if basis == "measured" else "assumed"
+
+
+def _basis_of(basis: dict[str, str], keys: tuple[str, ...], a: Assumptions) -> str:
+    """``"measured"`` when every key was measured (margin still through the assumed margin rate), else which not."""
+    assumed = [k for k in keys if basis[k] != "measured"]
+    if len(assumed) == len(keys):
+        return "assumed"
+    if "margin_per_customer_year" in keys and basis["margin_per_customer_year"] == "measured":
+        assumed.append("margin_rate")
+    return "assumed: " + ", ".join(assumed) if assumed else "measured"
 
 
 def _has_channels(cbc: pd.DataFrame) -> bool:
@@ -388,7 +509,7 @@ def _summary(res: EconomicsResult) -> pd.DataFrame:
         rows.append(("payback_months", float(s["payback_months"]), "months of life (1 = acquisition month)",
                      str(s["basis"]), str(s["note"])))
     else:
-        n = payback_periods(a.cac, a.margin, a.retention)
+        n = payback_periods(res.used("cac"), res.used("margin_per_customer_year"), res.used("retention"))
         rows.append(("payback_years", float(n), "years (1 = first year)", "assumed", "constant-retention model"))
     lc = res.ltv_cac.set_index("channel").loc[ALL]
     rows.append(("ltv_cac", float(lc["ltv_cac"]), "ratio", str(lc["basis"]), f"LTV: {lc['ltv_basis']}"))
@@ -399,13 +520,13 @@ def _summary(res: EconomicsResult) -> pd.DataFrame:
             rows.append((f"{col}_{'last_month' if col in ('grr', 'nrr') else 'trailing'}", float(rr[col].iloc[-1]),
                          "fraction", "measured", f"month {last}; {rr['note'].iloc[-1]}".rstrip("; ")))
     clv = res.clv.set_index("include_first")["clv"]
-    rows.append(("clv_assumed", float(clv.loc[a.include_first]), "currency", "assumed",
+    rows.append(("clv_constant_retention", float(clv.loc[a.include_first]), "currency", str(res.clv["basis"].iloc[0]),
                  "first payment counted" if a.include_first else "first payment not counted"))
     be = res.breakeven.iloc[0]
     rows.append(("breakeven_retention_spend_lifetime", float(be["breakeven_lifetime"]), "currency per customer",
-                 "assumed", f"one-off, present value, for +{a.uplift:g} retention"))
+                 str(be["basis"]), f"one-off, present value, for +{a.uplift:g} retention"))
     rows.append(("breakeven_retention_spend_per_year", float(be["breakeven_per_period"]),
-                 "currency per customer-year", "assumed", f"recurring, for +{a.uplift:g} retention"))
+                 "currency per customer-year", str(be["basis"]), f"recurring, for +{a.uplift:g} retention"))
     measured = [k for k, b in res.uplift_inputs["basis"].items() if str(b).startswith("measured")]
     rows.append(("profit_increase_steady_state", res.uplift.steady_state_increase, "fraction",
                  "assumed: uplift, margin_growth, growth_years, margin_rate" if measured else "assumed",
@@ -473,15 +594,15 @@ def claims_table(result: EconomicsResult) -> pd.DataFrame:
         note[k] = "no subscription table given"
     else:
         val[k] = a.retention_cost / a.cac if a.cac > 0 else np.nan
-        measure[k] = "assumptions.retention_cost / assumptions.cac (a yearly renewal vs one acquisition)"
+        measure[k] = "assumed retention cost per year / assumed CAC (a yearly renewal vs one acquisition)"
         status[k] = "assumption-based"
         note[k] = "no spend ledger"
     # 3. profit uplift
     k = "retention_profit_uplift"
     p = result.uplift.params
     val[k] = result.uplift.steady_state_increase
-    measure[k] = (f"steady-state profit increase when yearly retention rises from {p['retention']:.3f} "
-                  f"by {p['uplift']:g} (simulation)")
+    measure[k] = (f"steady-state profit increase when yearly retention rises from {100 * p['retention']:.1f}% "
+                  f"by {100 * p['uplift']:g} points (simulation)")
     status[k] = "assumption-based"
     ub = result.uplift_inputs["basis"]
     note[k] = ("measured inputs: " + (", ".join(i for i, b in ub.items() if str(b).startswith("measured")) or "none")

@@ -7,7 +7,8 @@ assumptions, and grids say so in ``DataFrame.attrs["basis"] == "assumed"``.
 
 Conventions (Fader & Hardie 2012, "Reconciling and Clarifying CLV Formulas",
 http://brucehardie.com/notes/024/): a period is any fixed length (a month, a
-year); ``margin`` m is the margin a customer yields per period while active,
+year); ``margin_per_period`` m is the margin (money, not a share of revenue) a customer yields
+per period while active (``margin_per_customer_year`` when the period is a year),
 received at the **start** of each period; ``retention`` r is the constant
 probability that a customer active in one period is active in the next;
 ``discount`` d is the discount rate per period (so a payment t periods ahead
@@ -34,7 +35,7 @@ DEFAULT_RETENTION_GRID: tuple[float, ...] = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.
 DEFAULT_DISCOUNT_GRID: tuple[float, ...] = (0.0, 0.05, 0.1, 0.15, 0.2)
 
 
-def clv_constant_retention(margin: Any, retention: Any, discount: Any, *,
+def clv_constant_retention(margin_per_period: Any, retention: Any, discount: Any, *,
                            include_first: bool = True) -> float | np.ndarray:
     """Customer lifetime value under a constant retention rate (geometric lifetime).
 
@@ -61,8 +62,8 @@ def clv_constant_retention(margin: Any, retention: Any, discount: Any, *,
 
     Parameters
     ----------
-    margin : float or array
-        ``m``: margin (not revenue) per customer per period, in currency.
+    margin_per_period : float or array
+        ``m``: margin (money, not revenue and not a share of it) per customer per period.
     retention : float or array
         ``r``: retention rate per period, in [0, 1) (0.8 = 80 % kept each period).
     discount : float or array
@@ -91,14 +92,14 @@ def clv_constant_retention(margin: Any, retention: Any, discount: Any, *,
     >>> clv_constant_retention(100, [0.0, 0.5], 0.0).tolist()
     [100.0, 200.0]
     """
-    m = check_number(margin, "margin", hint=" Pass the margin per customer per period in currency.")
+    m = check_number(margin_per_period, "margin_per_period", hint=" Pass the margin per customer per period in money.")
     r = check_retention(retention)
     d = check_discount(discount)
     num = m * (1.0 + d) if include_first else m * r
     return scalar_or_array(num / (1.0 + d - r))
 
 
-def payback_periods(cac: Any, margin: Any, retention: Any, discount: Any = 0.0) -> float | np.ndarray:
+def payback_periods(cac: Any, margin_per_period: Any, retention: Any, discount: Any = 0.0) -> float | np.ndarray:
     """Periods of expected margin needed to recover the acquisition cost (constant retention).
 
     Under the ``include_first=True`` convention of :func:`clv_constant_retention`,
@@ -113,8 +114,8 @@ def payback_periods(cac: Any, margin: Any, retention: Any, discount: Any = 0.0) 
     ----------
     cac : float or array
         Acquisition cost per new customer (>= 0).
-    margin : float or array
-        Margin per customer per period.
+    margin_per_period : float or array
+        Margin per customer per period (money).
     retention : float or array
         Retention rate per period, in [0, 1).
     discount : float or array, default 0
@@ -134,7 +135,7 @@ def payback_periods(cac: Any, margin: Any, retention: Any, discount: Any = 0.0) 
     [nan, 3.0]
     """
     c = check_number(cac, "cac", lo=0.0, hint=" Pass the acquisition cost per new customer, >= 0.")
-    m = check_number(margin, "margin", hint=" Pass the margin per customer per period in currency.")
+    m = check_number(margin_per_period, "margin_per_period", hint=" Pass the margin per customer per period in money.")
     r = check_retention(retention)
     d = check_discount(discount)
     c, m, r, d = np.broadcast_arrays(c, m, r, d)
@@ -154,7 +155,7 @@ def payback_periods(cac: Any, margin: Any, retention: Any, discount: Any = 0.0) 
     return scalar_or_array(out)
 
 
-def breakeven_retention_spend(margin: Any, retention: Any, uplift: Any, discount: Any, *,
+def breakeven_retention_spend(margin_per_period: Any, retention: Any, uplift: Any, discount: Any, *,
                               include_first: bool = True) -> pd.DataFrame:
     """The most a retention programme may cost per customer and still pay for itself.
 
@@ -175,7 +176,7 @@ def breakeven_retention_spend(margin: Any, retention: Any, uplift: Any, discount
 
     Parameters
     ----------
-    margin, retention, discount : float or array
+    margin_per_period, retention, discount : float or array
         As in :func:`clv_constant_retention` (per period).
     uplift : float or array
         Rise of the retention rate in points of the rate (0.05 = from 0.80 to
@@ -186,7 +187,7 @@ def breakeven_retention_spend(margin: Any, retention: Any, uplift: Any, discount
     Returns
     -------
     DataFrame
-        One row per broadcast input combination: ``margin``, ``retention``,
+        One row per broadcast input combination: ``margin_per_period``, ``retention``,
         ``uplift``, ``discount``, ``improved_retention``, ``clv_base``,
         ``clv_improved``, ``breakeven_lifetime``, ``breakeven_per_period``,
         ``include_first``, ``basis`` (``"assumed"``).
@@ -200,7 +201,7 @@ def breakeven_retention_spend(margin: Any, retention: Any, uplift: Any, discount
     >>> be[["clv_base", "clv_improved", "breakeven_lifetime", "breakeven_per_period"]].round(2).iloc[0].tolist()
     [366.67, 440.0, 73.33, 16.67]
     """
-    m = check_number(margin, "margin", hint=" Pass the margin per customer per period in currency.")
+    m = check_number(margin_per_period, "margin_per_period", hint=" Pass the margin per customer per period in money.")
     r = check_retention(retention)
     up = check_number(uplift, "uplift", lo=0.0, hint=" Pass the rise of the retention rate as a fraction "
                       "(5 points -> 0.05).")
@@ -213,20 +214,20 @@ def breakeven_retention_spend(margin: Any, retention: Any, uplift: Any, discount
     with np.errstate(divide="ignore", invalid="ignore"):
         per_period = np.where(better != 0, m * (1.0 - base / np.where(better != 0, better, 1.0)), np.nan)
     return pd.DataFrame({
-        "margin": m, "retention": r, "uplift": up, "discount": d, "improved_retention": r2,
+        "margin_per_period": m, "retention": r, "uplift": up, "discount": d, "improved_retention": r2,
         "clv_base": base, "clv_improved": better, "breakeven_lifetime": better - base,
         "breakeven_per_period": per_period, "include_first": bool(include_first), "basis": "assumed",
     })
 
 
-def clv_sensitivity(margin: float, retention: Any = DEFAULT_RETENTION_GRID, discount: Any = DEFAULT_DISCOUNT_GRID,
-                    *, include_first: bool = True) -> pd.DataFrame:
+def clv_sensitivity(margin_per_period: float, retention: Any = DEFAULT_RETENTION_GRID,
+                    discount: Any = DEFAULT_DISCOUNT_GRID, *, include_first: bool = True, period: str = "period") -> pd.DataFrame:
     """CLV over a grid of retention rates (rows) and discount rates (columns).
 
     Parameters
     ----------
-    margin : float
-        Margin per customer per period.
+    margin_per_period : float
+        Margin per customer per period (money).
     retention : sequence of float
         Retention rates per period (rows), each in [0, 1).
     discount : sequence of float
@@ -238,7 +239,7 @@ def clv_sensitivity(margin: float, retention: Any = DEFAULT_RETENTION_GRID, disc
     -------
     DataFrame
         Index ``retention``, columns ``discount``; ``attrs`` carry ``metric``
-        ("clv"), ``basis`` ("assumed"), ``include_first`` and ``margin``.
+        ("clv"), ``basis`` ("assumed"), ``include_first``, ``margin_per_period`` and ``period``.
 
     Examples
     --------
@@ -248,16 +249,16 @@ def clv_sensitivity(margin: float, retention: Any = DEFAULT_RETENTION_GRID, disc
     """
     r = check_retention(retention).ravel()
     d = check_discount(discount).ravel()
-    values = clv_constant_retention(float(check_number(margin, "margin")), r[:, None], d[None, :],
+    values = clv_constant_retention(float(check_number(margin_per_period, "margin_per_period")), r[:, None], d[None, :],
                                     include_first=include_first)
     out = pd.DataFrame(np.asarray(values), index=pd.Index(r, name="retention"), columns=pd.Index(d, name="discount"))
     out.attrs.update({"metric": "clv", "basis": "assumed", "include_first": bool(include_first),
-                      "margin": float(margin)})
+                      "margin_per_period": float(margin_per_period), "period": str(period)})
     return out
 
 
-def ltv_cac_sensitivity(cac: Any, margin: Any, *, retention: float, discount: float,
-                        include_first: bool = True, metric: str = "ltv_cac") -> pd.DataFrame:
+def ltv_cac_sensitivity(cac: Any, margin_per_period: Any, *, retention: float, discount: float,
+                        include_first: bool = True, metric: str = "ltv_cac", period: str = "period") -> pd.DataFrame:
     """LTV:CAC (or payback periods) over a grid of CAC (rows) and margin per period (columns).
 
     LTV is :func:`clv_constant_retention` of the margin at the given retention
@@ -268,8 +269,8 @@ def ltv_cac_sensitivity(cac: Any, margin: Any, *, retention: float, discount: fl
     ----------
     cac : sequence of float
         Acquisition costs per new customer (rows), > 0.
-    margin : sequence of float
-        Margins per customer per period (columns).
+    margin_per_period : sequence of float
+        Margins per customer per period (columns), money.
     retention, discount : float
         Retention and discount rate per period.
     include_first : bool, default True
@@ -280,8 +281,8 @@ def ltv_cac_sensitivity(cac: Any, margin: Any, *, retention: float, discount: fl
     Returns
     -------
     DataFrame
-        Index ``cac``, columns ``margin``; ``attrs`` carry ``metric``, ``basis``
-        ("assumed"), ``retention``, ``discount`` and ``include_first``.
+        Index ``cac``, columns ``margin_per_period``; ``attrs`` carry ``metric``, ``basis``
+        ("assumed"), ``retention``, ``discount``, ``include_first`` and ``period``.
 
     Examples
     --------
@@ -294,14 +295,14 @@ def ltv_cac_sensitivity(cac: Any, margin: Any, *, retention: float, discount: fl
     metric = check_choice("metric", metric, ("ltv_cac", "payback"))
     c = check_number(cac, "cac", lo=0.0, lo_open=True,
                      hint=" Pass acquisition costs per new customer, > 0.").ravel()
-    m = check_number(margin, "margin").ravel()
+    m = check_number(margin_per_period, "margin_per_period").ravel()
     r = float(check_retention(retention))
     d = float(check_discount(discount))
     if metric == "ltv_cac":
         values = np.asarray(clv_constant_retention(m, r, d, include_first=include_first))[None, :] / c[:, None]
     else:
         values = np.asarray(payback_periods(c[:, None], m[None, :], r, 0.0))
-    out = pd.DataFrame(values, index=pd.Index(c, name="cac"), columns=pd.Index(m, name="margin"))
+    out = pd.DataFrame(values, index=pd.Index(c, name="cac"), columns=pd.Index(m, name="margin_per_period"))
     out.attrs.update({"metric": metric, "basis": "assumed", "retention": r, "discount": d,
-                      "include_first": bool(include_first)})
+                      "include_first": bool(include_first), "period": str(period)})
     return out

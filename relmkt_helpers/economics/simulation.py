@@ -22,7 +22,7 @@ The model (time unit: **years**; every input is an assumption)
   baseline's ``A`` in both scenarios (acquisition as before; the base grows to
   ``A / (1 - rho)``); ``acquisition="hold_base"`` acquires only enough to hold
   the base at B (``A = B (1 - rho)``), so the gain is saved acquisition cost.
-* A customer of tenure ``j`` yields margin ``m_j = margin (1 + margin_growth)
+* A customer of tenure ``j`` yields margin ``m_j = margin_per_customer_year (1 + margin_growth)
   ^ (min(j, growth_years) - 1)`` in the year (growth stops after
   ``growth_years`` years of tenure; None = never).
 * Profit of year ``t`` = margin of all customers - ``A_t * acquisition_cost``
@@ -40,6 +40,8 @@ customer-NPV increase: steady-state profit is ``A`` times the lifetime profit
 of one customer.
 """
 from __future__ import annotations
+
+import warnings
 
 from dataclasses import dataclass, field
 from typing import Any
@@ -126,13 +128,29 @@ class UpliftSimulation:
         return self.summary._repr_html_()
 
 
+def _renamed_margin(new: Any, old: Any, where: str, default: float | None = None) -> Any:
+    """``margin_per_customer_year``, accepting the old keyword ``margin`` (deprecated) for one release."""
+    if old is not None:
+        if new is not None:
+            raise ParameterError(f"{where}: pass margin_per_customer_year only (margin is its old name).")
+        warnings.warn(f"{where}(margin=...) is deprecated: the margin in money per customer-year is now "
+                      "margin_per_customer_year (margin_rate is a share of revenue).", DeprecationWarning, stacklevel=3)
+        return old
+    if new is None:
+        if default is None:
+            raise ParameterError(f"{where}: pass margin_per_customer_year, the margin per customer per year in money.")
+        return default
+    return new
+
+
 def _check_sim(retention: Any, uplift: Any, margin: Any, acquisition_cost: Any, margin_growth: Any,
                growth_years: Any, retention_cost: Any, uplift_cost: Any, discount: Any) -> tuple:
     r = check_retention(retention)
     up = check_number(uplift, "uplift", hint=" Pass the rise of the retention rate in points as a fraction "
                       "(5 points -> 0.05).")
     check_retention(r + up, "retention + uplift")
-    m = check_number(margin, "margin", hint=" Pass the margin per customer per year in currency.")
+    m = check_number(margin, "margin_per_customer_year", hint=" Pass the margin per customer per year in money "
+                     "(not a share of revenue).")
     c = check_number(acquisition_cost, "acquisition_cost", lo=0.0, hint=" Pass the cost per new customer, >= 0.")
     g = check_number(margin_growth, "margin_growth", lo=-1.0, lo_open=True,
                      hint=" Pass the yearly growth of margin with tenure as a fraction (10 % -> 0.1).")
@@ -167,19 +185,20 @@ def _rel(new: np.ndarray, old: np.ndarray) -> np.ndarray:
     return np.where((old > 0) & np.isfinite(new) & np.isfinite(old), out, np.nan)
 
 
-def profit_uplift_simulation(*, retention: float, margin: float, acquisition_cost: float, uplift: float = 0.05,
+def profit_uplift_simulation(*, retention: float, margin_per_customer_year: float | None = None,
+                             acquisition_cost: float, uplift: float = 0.05,
                              years: int = 10, margin_growth: float = 0.0, growth_years: int | None = None,
                              base_customers: float = 1000.0, acquisition: str = "constant",
                              retention_cost: float = 0.0, uplift_cost: float = 0.0,
-                             discount: float = 0.0) -> UpliftSimulation:
+                             discount: float = 0.0, margin: float | None = None) -> UpliftSimulation:
     """Simulate yearly profit at retention ``r`` and at ``r + uplift`` (see the module docstring).
 
     Parameters
     ----------
     retention : float
         Baseline **yearly** retention rate, in [0, 1).
-    margin : float
-        Margin per customer in their first year (currency per year).
+    margin_per_customer_year : float
+        Margin per customer in their first year (money per year, not a share of revenue).
     acquisition_cost : float
         Cost per new customer (CAC), >= 0.
     uplift : float, default 0.05
@@ -205,6 +224,8 @@ def profit_uplift_simulation(*, retention: float, margin: float, acquisition_cos
         Extra cost per existing customer per year that buys the uplift.
     discount : float, default 0
         Yearly discount rate for the cumulative and customer-NPV measures.
+    margin : float, optional
+        Deprecated name of ``margin_per_customer_year``.
 
     Returns
     -------
@@ -222,12 +243,14 @@ def profit_uplift_simulation(*, retention: float, margin: float, acquisition_cos
     baseline makes 1000 * 100 - 200 * 50 = 90,000 a year; the improved base is
     850 + 200 = 1,050 customers in year 1 (95,000) and 1,092.5 in year 2 (99,250).
 
-    >>> sim = profit_uplift_simulation(retention=0.8, margin=100, acquisition_cost=50, years=2)
+    >>> sim = profit_uplift_simulation(retention=0.8, margin_per_customer_year=100, acquisition_cost=50,
+    ...                                years=2)
     >>> sim.yearly[["profit_baseline", "profit_improved"]].round(2).values.tolist()
     [[90000.0, 95000.0], [90000.0, 99250.0]]
     >>> round(sim.steady_state_increase, 4)
     0.3704
     """
+    margin = _renamed_margin(margin_per_customer_year, margin, "profit_uplift_simulation")
     r, up, m, c, g, k, rc, uc, d = _check_sim(retention, uplift, margin, acquisition_cost, margin_growth,
                                                growth_years, retention_cost, uplift_cost, discount)
     acquisition = check_choice("acquisition", acquisition, _ACQ)
@@ -293,17 +316,17 @@ def profit_uplift_simulation(*, retention: float, margin: float, acquisition_cos
     }, orient="index", columns=["value", "unit", "basis", "note"])
     summary["basis"] = "assumed"
     summary.index.name = "measure"
-    params = {"retention": r, "uplift": up, "margin": m, "acquisition_cost": c, "years": int(years),
+    params = {"retention": r, "uplift": up, "margin_per_customer_year": m, "acquisition_cost": c, "years": int(years),
               "margin_growth": g, "growth_years": None if np.isinf(k) else int(k), "base_customers": B,
               "acquisition": acquisition, "retention_cost": rc, "uplift_cost": uc, "discount": d}
     return UpliftSimulation(yearly=yearly, summary=summary, params=params)
 
 
 def profit_uplift_grid(*, retention: Any = (0.6, 0.7, 0.8, 0.9), margin_growth: Any = (0.0, 0.05, 0.1, 0.15),
-                       acquisition_cost: Any = (0.0, 50.0, 100.0, 200.0), margin: float = 100.0,
+                       acquisition_cost: Any = (0.0, 50.0, 100.0, 200.0), margin_per_customer_year: float | None = None,
                        uplift: float = 0.05, growth_years: int | None = 10, acquisition: str = "constant",
                        retention_cost: float = 0.0, discount: float = 0.0,
-                       measure: str = "steady_state") -> pd.DataFrame:
+                       measure: str = "steady_state", margin: float | None = None) -> pd.DataFrame:
     """The profit increase of a retention uplift over a grid of assumptions.
 
     Shows when the folk "+25 % to +95 % profit" (Reichheld & Schefter 2000) is
@@ -317,9 +340,9 @@ def profit_uplift_grid(*, retention: Any = (0.6, 0.7, 0.8, 0.9), margin_growth: 
     retention, margin_growth, acquisition_cost : sequence of float
         Grid axes: baseline yearly retention, yearly margin growth with tenure,
         cost per new customer.
-    margin : float, default 100
-        First-year margin per customer (so ``acquisition_cost / margin`` is the
-        CAC in years of first-year margin).
+    margin_per_customer_year : float, default 100
+        First-year margin per customer, money (so ``acquisition_cost / margin_per_customer_year``
+        is the CAC in years of first-year margin). ``margin`` is its deprecated name.
     uplift, growth_years, acquisition, retention_cost, discount
         As in :func:`profit_uplift_simulation`. ``growth_years`` defaults to 10
         here so that fast growth at high retention keeps a finite steady state.
@@ -346,6 +369,7 @@ def profit_uplift_grid(*, retention: Any = (0.6, 0.7, 0.8, 0.9), margin_growth: 
     """
     measure = check_choice("measure", measure, ("steady_state", "customer_npv"))
     acquisition = check_choice("acquisition", acquisition, _ACQ)
+    margin = _renamed_margin(margin_per_customer_year, margin, "profit_uplift_grid", default=100.0)
     r, up, m, c, g, k, rc, _uc, d = _check_sim(retention, uplift, margin, acquisition_cost, margin_growth,
                                                 growth_years, retention_cost, 0.0, discount)
     r, g, c = (np.asarray(a, dtype=float).ravel() for a in (r, g, c))
@@ -361,6 +385,6 @@ def profit_uplift_grid(*, retention: Any = (0.6, 0.7, 0.8, 0.9), margin_growth: 
                         "profit_increase": inc.ravel()})
     out["in_folk_range"] = out["profit_increase"].between(*FOLK_PROFIT_RANGE)
     out["basis"] = "assumed"
-    out.attrs.update({"measure": measure, "uplift": up, "margin": m, "acquisition": acquisition,
+    out.attrs.update({"measure": measure, "uplift": up, "margin_per_customer_year": m, "acquisition": acquisition,
                       "growth_years": None if np.isinf(k) else int(k), "discount": d})
     return out

@@ -56,7 +56,9 @@ def _table(result: Any, attr: str, where: str, cols: Sequence[str], fix: str) ->
 
 
 def _basis_label(values: Any) -> str:
-    uniq = sorted({str(v) for v in pd.Series(values).dropna()})
+    from ..economics.tables import basis_text
+
+    uniq = sorted({basis_text(str(v)) for v in pd.Series(values).dropna()})
     return "; ".join(uniq) if uniq else "measured"
 
 
@@ -274,7 +276,7 @@ def plot_profit_uplift(result: UpliftSimulation | EconomicsResult, *, ax: Axes |
     >>> import matplotlib
     >>> matplotlib.use("Agg")
     >>> from relmkt_helpers.economics import profit_uplift_simulation
-    >>> sim = profit_uplift_simulation(retention=0.8, margin=100, acquisition_cost=50, years=2)
+    >>> sim = profit_uplift_simulation(retention=0.8, margin_per_customer_year=100, acquisition_cost=50, years=2)
     >>> plot_profit_uplift(sim).lines[1].get_ydata().tolist()
     [95000.0, 99250.0]
     """
@@ -309,8 +311,34 @@ def plot_profit_uplift(result: UpliftSimulation | EconomicsResult, *, ax: Axes |
     return ax
 
 
-_METRIC_LABEL = {"clv": ("CLV (currency)", ",.0f"), "ltv_cac": ("LTV:CAC", ".1f"),
+_METRIC_LABEL = {"clv": ("customer lifetime value", ",.0f"), "ltv_cac": ("lifetime value to CAC", ".1f"),
                  "payback": ("payback (periods, 1 = first)", ".0f")}
+#: Axis names of the grids -> (reader's label, how a tick is written).
+_AXIS = {"retention": ("retention per {period}", "pct"), "discount": ("discount rate per {period}", "pct"),
+         "cac": ("cost to win a customer (CAC)", "money"),
+         "margin_per_period": ("margin per customer per {period}", "money")}
+
+
+def _tick(v: float, kind: str) -> str:
+    if kind == "pct":
+        return f"{100 * v:.1f}%".replace(".0%", "%")
+    if kind == "money":
+        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}".rstrip("0").rstrip(".")
+    return f"{v:g}"
+
+
+def _outline_center(ax: Axes, rows: Sequence[float], cols: Sequence[float] | None, center: Any) -> bool:
+    """Outline the cell (or row) of the grid nearest the measured centre; True if drawn."""
+    if center is None:
+        return False
+    r0 = center[0]
+    i = int(np.argmin(np.abs(np.asarray(rows, dtype=float) - r0)))
+    if cols is None or len(center) < 2 or center[1] is None:
+        ax.add_patch(Rectangle((0, i), ax.get_xlim()[1], 1, fill=False, edgecolor="white", linewidth=2.5))
+        return True
+    j = int(np.argmin(np.abs(np.asarray(cols, dtype=float) - center[1])))
+    ax.add_patch(Rectangle((j, i), 1, 1, fill=False, edgecolor="white", linewidth=2.5))
+    return True
 
 
 def plot_sensitivity_heatmap(grid: pd.DataFrame, *, ax: Axes | None = None, annot: bool = True,
@@ -353,19 +381,28 @@ def plot_sensitivity_heatmap(grid: pd.DataFrame, *, ax: Axes | None = None, anno
     ax = get_ax(ax, figsize=(1.5 + 0.9 * max(grid.shape[1], 3), 1.2 + 0.45 * max(grid.shape[0], 3)))
     cbar_kws = dict(kwargs.pop("cbar_kws", {}) or {})
     cbar_kws.setdefault("label", label)
+    period = str(grid.attrs.get("period", "period"))
+    (ylab, ykind), (xlab, xkind) = (_AXIS.get(str(n), (str(n or "rows"), "num")) for n in (grid.index.name,
+                                                                                        grid.columns.name))
     data = grid.copy()
-    data.index = [f"{v:g}" for v in grid.index]
-    data.columns = [f"{v:g}" for v in grid.columns]
+    data.index = [_tick(v, ykind) for v in grid.index]
+    data.columns = [_tick(v, xkind) for v in grid.columns]
     sns.heatmap(data, ax=ax, annot=annot, fmt=fmt or default_fmt, cmap=cmap, mask=data.isna(),
                 cbar_kws=cbar_kws, annot_kws={"fontsize": 8}, **kwargs)
-    ax.set_ylabel(str(grid.index.name or "rows"))
-    ax.set_xlabel(str(grid.columns.name or "columns"))
+    ax.set_ylabel(ylab.format(period=period))
+    ax.set_xlabel(xlab.format(period=period))
     extra = ""
     if metric == "clv":
-        extra = f", margin {grid.attrs.get('margin', float('nan')):g} per period"
+        extra = f", margin {_tick(grid.attrs.get('margin_per_period', float('nan')), 'money')} per {period}"
     elif metric in ("ltv_cac", "payback"):
-        extra = f", retention {grid.attrs.get('retention', float('nan')):g}, discount {grid.attrs.get('discount', 0):g}"
-    ax.set_title(f"{label} sensitivity ({grid.attrs.get('basis', 'assumed')}{extra})")
+        extra = (f", retention {_tick(grid.attrs.get('retention', float('nan')), 'pct')}, "
+                 f"discount {_tick(grid.attrs.get('discount', 0), 'pct')}")
+    mark = _outline_center(ax, grid.index, grid.columns, grid.attrs.get("center"))
+    from ..economics.tables import basis_text
+
+    ax.set_yticklabels(ax.get_yticklabels(), rotation=0)
+    ax.set_title(f"{label[0].upper() + label[1:]}\n({basis_text(grid.attrs.get('basis', 'assumed'))}{extra})"
+                 + ("\noutlined: this shop's figures" if mark else ""), fontsize=10)
     if metric == "clv":
         ax.invert_yaxis()  # higher retention at the top
     return ax
@@ -411,8 +448,8 @@ def plot_profit_uplift_grid(grid: pd.DataFrame, *, acquisition_cost: float | Non
     inside = d.pivot(index="retention", columns="margin_growth", values="in_folk_range")
     ax = get_ax(ax, figsize=(1.5 + 0.9 * max(values.shape[1], 3), 1.2 + 0.45 * max(values.shape[0], 3)))
     data = values.copy()
-    data.index = [f"{v:g}" for v in values.index]
-    data.columns = [f"{v:.0%}" for v in values.columns]
+    data.index = [_tick(v, "pct") for v in values.index]
+    data.columns = [_tick(v, "pct") for v in values.columns]
     sns.heatmap(data, ax=ax, annot=True, fmt=".0%", cmap=cmap, mask=data.isna(), annot_kws={"fontsize": 8},
                 cbar_kws={"label": "profit increase", "format": PercentFormatter(1.0, decimals=0)}, **kwargs)
     for i in range(inside.shape[0]):
@@ -422,9 +459,18 @@ def plot_profit_uplift_grid(grid: pd.DataFrame, *, acquisition_cost: float | Non
     ax.set_ylabel("baseline yearly retention")
     ax.set_xlabel("margin growth per year of tenure")
     a = grid.attrs
+    center = a.get("center")
+    if center is not None:
+        i = int(np.argmin(np.abs(values.index.to_numpy(dtype=float) - center[0])))
+        labels = list(data.index)
+        labels[i] = f"{labels[i]} (this shop)"
+        ax.set_yticklabels(labels, rotation=0)
+    from ..economics.tables import basis_text
+
     ax.set_title(f"Profit increase of +{a.get('uplift', float('nan')) * 100:g} points retention; outlined: "
-                 f"inside the folk {FOLK_PROFIT_RANGE[0]:.0%}-{FOLK_PROFIT_RANGE[1]:.0%}\n(assumed: CAC {c:g}, "
-                 f"margin {a.get('margin', float('nan')):g}, {str(a.get('measure', '')).replace('_', ' ')})")
+                 f"inside the folk {FOLK_PROFIT_RANGE[0]:.0%}-{FOLK_PROFIT_RANGE[1]:.0%}\n({basis_text(a.get('basis', 'assumed'))}: "
+                 f"CAC {_tick(c, 'money')}, margin {_tick(a.get('margin_per_customer_year', float('nan')), 'money')} "
+                 f"per customer-year, {str(a.get('measure', '')).replace('_', ' ')})")
     return ax
 
 

@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.ticker import FuncFormatter
 
 from ._common import PALETTE, format_axis_percent, get_ax
 
@@ -66,8 +67,8 @@ def plot_customer_mix(summary: pd.DataFrame, *, ax: Axes | None = None, months: 
 
 
 def plot_monthly_revenue(summary: pd.DataFrame, *, ax: Axes | None = None, months: int | None = 24,
-                         **kwargs: Any) -> Axes:
-    """Bars of revenue per month.
+                         currency: str | None = None, **kwargs: Any) -> Axes:
+    """Bars of revenue per month; the y axis in thousands separators, labelled with ``currency`` (ISO code).
 
     Examples
     --------
@@ -83,7 +84,8 @@ def plot_monthly_revenue(summary: pd.DataFrame, *, ax: Axes | None = None, month
     s = _last(summary, months)
     ax.bar(np.arange(len(s)), s["revenue"], color=kwargs.pop("color", PALETTE[2]), **kwargs)
     _month_labels(ax, s.index)
-    ax.set_ylabel("revenue")
+    ax.set_ylabel(f"revenue ({str(currency).upper()})" if currency else "revenue")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
     ax.set_title("Revenue per month")
     return ax
 
