@@ -254,12 +254,12 @@ class ChurnResult:
         Examples
         --------
         >>> _example_result().metrics_table()["model"].iloc[-1]
-        'random ranking'
+        'Random ranking'
         """
         from ..clv.choice import model_label  # noqa: PLC0415
 
         m = self.metrics.reset_index()
-        m["model"] = [("random ranking" if n == "no_skill" else _cap(model_label(n)))
+        m["model"] = [("Random ranking" if n == "no_skill" else _cap(model_label(n)))
                       + (" (scores the list)" if n == self.model else "") for n in m["model"]]
         return m
 
@@ -550,7 +550,7 @@ def churn_analysis(tx: pd.DataFrame, *, as_of: Any, horizon_days: int = 90, wind
     --------
     >>> from relmkt_helpers.datasets import generate_sample_shop
     >>> tx = generate_sample_shop(3000, seed=1).transactions
-    >>> res = churn_analysis(tx, as_of="2025-12-31", horizon_days=90, model="bgnbd")
+    >>> res = churn_analysis(tx, as_of="2025-12-31", horizon_days=90, model="bgnbd", scorer="hgb")
     >>> print(res.windows[["role", "feature_date", "label_start", "label_end"]].to_string(index=False))
     ...                                                                  # doctest: +NORMALIZE_WHITESPACE
                     role feature_date label_start  label_end
@@ -560,8 +560,8 @@ def churn_analysis(tx: pd.DataFrame, *, as_of: Any, horizon_days: int = 90, wind
                  scoring   2025-12-31  2025-12-31 2026-03-31
     >>> bool((res.metrics.loc[["logistic", "hgb", "bgnbd"], "roc_auc"] > 0.7).all())
     True
-    >>> res.model == res.metrics.loc[["bgnbd", "logistic", "hgb"], "roc_auc"].round(3).idxmax()
-    True
+    >>> res.model, res.scorer_reason.startswith("The list is scored by gradient boosting, as set in the parameters")
+    ('hgb', True)
     >>> res.scored.columns[:4].tolist()
     ['customer_id', 'churn_probability', 'value_at_risk', 'priority']
     """
