@@ -47,8 +47,9 @@ test: $(STAMP) browser  ## the whole suite: unit tests, doctests, browser test a
 test-fast: $(STAMP)  ## unit tests only (no notebooks, no report runs)
 	$(PY) -m pytest tests -m "not slow"
 
-# Not part of `make test`: needs atheris (pip install atheris==3.0.0); findings land in fuzz/findings/.
+# Not part of `make test`: installs atheris into .venv on first use; findings land in fuzz/findings/.
 fuzz: $(STAMP)  ## fuzz the transaction loader with atheris for FUZZ_SECONDS (default 120)
+	@$(PY) -c 'import atheris' 2>/dev/null || $(PY) -m pip install --quiet --disable-pip-version-check atheris==3.0.0
 	@mkdir -p fuzz/findings fuzz/work
 	$(PY) fuzz/fuzz_load.py fuzz/work fuzz/corpus -max_total_time=$(FUZZ_SECONDS) \
 		-artifact_prefix=fuzz/findings/ -rss_limit_mb=3072 -print_final_stats=1

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..display import METRICS, fmt_change, fmt_value
+from ..verdict import verdict
 
 __all__ = ["render_page", "notebook_title", "headline_images", "write_index"]
 
@@ -122,10 +123,14 @@ def write_index(path: Path, metrics: Mapping[str, Any], pages: list[dict[str, An
     for key in INDEX_KPIS:
         m = METRICS[key]
         change = metrics["change_vs_previous_month"].get(key)
+        noise = metrics.get("significance", {}).get(key)
         kpis.append({"label": m.label, "value": fmt_value(metrics.get(key), m.kind, currency=currency),
-                     "change": fmt_change(change, m.kind),
-                     "direction": "flat" if not change else ("up" if change > 0 else "down")})
+                     "change": fmt_change(change, m.kind), "help": m.help,
+                     "noise": "" if noise is None else ("beyond noise" if noise["significant"] else "within noise"),
+                     "direction": "flat" if not change or (noise and not noise["significant"])
+                     else ("up" if change > 0 else "down")})
     html = env.get_template("index.html").render(metrics=metrics, kpis=kpis, pages=pages, data_name=data_name,
-                                                 downloads=downloads or [],
-                                                 headlines=_analysis_rows(metrics, currency))
+                                                 downloads=downloads or [], verdict=verdict(metrics, currency),
+                                                 headlines=_analysis_rows(metrics, currency),
+                                                 currency=currency or "")
     path.write_text(html, encoding="utf-8")

@@ -16,6 +16,7 @@ from .._kernels import WarmKernels, shutdown_kernel
 from ..errors import ParameterError, ReportError
 from ..io import RowLedger, load_spend, load_subscriptions, load_transactions, save_canonical
 from ..kpis import load_month, month_metrics, parse_month
+from ..verdict import month_noise
 from . import _fs, render
 from .metrics import assemble_metrics
 from .plan import LoadOptions, RunPlan, discover_notebooks, notebook_parameters, resolve_user_params
@@ -168,6 +169,7 @@ def _run(plan: RunPlan, month: str | None, started: float, bar: Any) -> ReportRe
         try:
             canonical = save_canonical(tx, ledger, work / "transactions.parquet")
             kpis = month_metrics(tx, period)
+            kpis["significance"] = month_noise(tx, period)
             del tx  # the notebooks each load the canonical file: do not hold a second copy meanwhile
             _release_memory()
             prepared = time.perf_counter() - started
