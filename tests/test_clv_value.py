@@ -74,7 +74,7 @@ def test_discounting_by_hand_on_a_closed_form_case():
     gg = SpendModel.from_params({"p": p, "q": q, "gamma": gamma})
     table = pd.DataFrame({"frequency": [0.0, 0.0], "recency": [0.0, 0.0], "T": [0.0, 10.0],
                           "monetary_value": [0.0, 0.0]}, index=["new", "other"])
-    got = customer_value(pn, gg, table, horizon_months=24, margin=0.25, annual_discount_rate=0.08,
+    got = customer_value(pn, gg, table, horizon_months=24, margin_rate=0.25, annual_discount_rate=0.08,
                          n_bootstrap=0).loc["new", "clv"]
 
     def expected(t: float) -> float:
@@ -95,7 +95,7 @@ def test_matches_lifetimes_clv_under_its_conventions(models, summary):
     bg_lt = RepeatPurchaseModel.from_params("bgnbd", dict(bg.params_), unit_days=MONTH_DAYS / 4.345)
     table = summary.copy()
     table.attrs = {}
-    ours = customer_value(bg_lt, gg, table, horizon_months=12, margin=1.0, annual_discount_rate=(1 + d) ** 12 - 1,
+    ours = customer_value(bg_lt, gg, table, horizon_months=12, margin_rate=1.0, annual_discount_rate=(1 + d) ** 12 - 1,
                           n_bootstrap=0)["clv"]
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
@@ -112,8 +112,9 @@ def test_clv_grows_with_margin_and_horizon_and_falls_with_discount_rate(models, 
         return customer_value(bg, gg, summary, n_bootstrap=0, **kw)["clv"]
 
     base = clv()
-    np.testing.assert_allclose(clv(margin=0.6), 2 * base)
-    assert (clv(margin=0.6) >= base).all() and (clv(margin=0.6) > base).any()
+    np.testing.assert_allclose(clv(margin_rate=0.6), 2 * base)
+    assert (clv(margin_rate=0.6) >= base).all() and (clv(margin_rate=0.6) > base).any()
+    np.testing.assert_array_equal(clv(margin=0.6), clv(margin_rate=0.6))  # the older keyword still works
     lower_rate = clv(annual_discount_rate=0.0)
     higher_rate = clv(annual_discount_rate=0.3)
     assert (higher_rate <= base).all() and (base <= lower_rate).all() and (higher_rate < lower_rate).all()
@@ -182,8 +183,8 @@ def test_interval_narrows_with_ten_times_the_customers(summary):
 
 def test_bad_input(models, summary):
     bg, gg = models
-    with pytest.raises(ParameterError, match="margin"):
-        customer_value(bg, gg, summary, margin=30)
+    with pytest.raises(ParameterError, match="margin_rate"):
+        customer_value(bg, gg, summary, margin_rate=30)
     with pytest.raises(ParameterError, match="horizon_months"):
         customer_value(bg, gg, summary, horizon_months=1.5)
     with pytest.raises(ParameterError, match="horizon_months"):

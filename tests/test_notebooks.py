@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 
-import papermill as pm
 import pytest
+from conftest import execute
 
 from relmkt_helpers import config, load_transactions, period_kpis
 
@@ -17,9 +17,7 @@ pytestmark = pytest.mark.slow
 
 def run(tmp_path, notebook: str, **params) -> dict:
     metrics = tmp_path / "metrics.json"
-    pm.execute_notebook(str(config.NOTEBOOKS_DIR / notebook), str(tmp_path / notebook),
-                        parameters={**params, "metrics_path": str(metrics)}, kernel_name=config.KERNEL_NAME,
-                        progress_bar=False, cwd=str(config.NOTEBOOKS_DIR))
+    execute(config.NOTEBOOKS_DIR / notebook, tmp_path / notebook, **params, metrics_path=str(metrics))
     return json.loads(metrics.read_text())
 
 
@@ -41,6 +39,22 @@ def test_cohorts_on_cdnow_other_periods_without_segment(tmp_path, period):
     assert "the segment comparison is skipped" in executed  # CDNOW has no channel column
 
 
+def test_a_cell_that_never_ends_fails_the_test_within_seconds(tmp_path):
+    """The suite's cell timeout is real: a stuck cell raises nbclient's CellTimeoutError, no test waits forever."""
+    import time
+
+    import nbformat
+    from nbclient.exceptions import CellTimeoutError
+
+    stuck = tmp_path / "stuck.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time; time.sleep(60)")]), stuck)
+    start = time.monotonic()
+    with pytest.raises(CellTimeoutError, match="timed out"):
+        execute(stuck, tmp_path / "out.ipynb", cell_timeout=2)
+    elapsed = time.monotonic() - start
+    assert 2 <= elapsed < 40, f"took {elapsed:.1f} s"  # start-up + 2 s + the kernel's shutdown, not 60 s
+
+
 @pytest.mark.parametrize("path", sorted(config.NOTEBOOKS_DIR.rglob("*.ipynb")), ids=lambda p: p.name)
 def test_committed_notebooks_carry_no_machine_paths(path):
     """Outputs and papermill metadata are committed: they must not name this machine's folders."""
@@ -49,3 +63,17 @@ def test_committed_notebooks_carry_no_machine_paths(path):
     text = path.read_text(encoding="utf-8")
     found = sorted(set(re.findall(r"(?:/work/|/tmp/|/root/|/home/)[^\s\"']*", text)))
     assert not found, f"{path.name} mentions {found[:3]}; re-run it with scripts/refresh_notebooks.py"
+
+
+
+def test_churn_and_value_pages_use_one_model_on_cdnow(tmp_path):
+    """-p model pnbd means the same on the churn and the value page: both value customers with Pareto/NBD."""
+    common = dict(data_path="cdnow-sample", as_of="1998-06-30", model="pnbd", margin_rate=0.25, currency="USD")
+    (tmp_path / "churn").mkdir()
+    (tmp_path / "value").mkdir()
+    churn = run(tmp_path / "churn", "02_churn_modelling.ipynb", **common, subscriptions_path="", horizon_days=90)
+    value = run(tmp_path / "value", "03_customer_lifetime_value.ipynb", **common, n_bootstrap=0)
+    assert churn["churn_value_model"] == value["clv_model"] == "pnbd"
+    shown = {m: round(churn[f"churn_roc_auc_{m}"], 3) for m in ("pnbd", "logistic", "hgb")}
+    assert churn["churn_model_chosen"] in shown
+    assert round(churn["churn_roc_auc_chosen"], 3) == max(shown.values())
