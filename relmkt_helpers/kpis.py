@@ -398,6 +398,7 @@ def ledger_table(ledger: RowLedger):
     >>> led = RowLedger(source="shop.csv", rows_read=1200, rows_used=1190, dropped={"exact duplicate row": 10},
     ...                 orders=1100, customers=400, first_date="2024-01-01", last_date="2024-12-31")
     >>> print(ledger_table(led))
+    Source: shop.csv
     Rows and orders                      Count  Share of rows read
     Rows read                            1,200              100.0%
     Rows used                            1,190               99.2%
@@ -421,4 +422,9 @@ def ledger_table(ledger: RowLedger):
              ("First order", fmt_value(ledger.first_date, "date"), ""),
              ("Last order", fmt_value(ledger.last_date, "date"), "")]
     frame = pd.DataFrame(rows, columns=["Rows and orders", "Count", "Share of rows read"])
-    return Table(frame, pd.DataFrame([ledger.to_dict()]), numeric=["Count", "Share of rows read"])
+    how = {"refunds": "refunds", "duplicates": "repeated rows", "on_invalid": "invalid rows",
+           "date_format": "date format", "timezone": "time zone", "delimiter": "delimiter", "encoding": "encoding"}
+    rules = ", ".join(f"{how[k]} {v}" for k, v in ledger.policies.items() if k in how)
+    loaded = " (validated once by the report runner)" if ledger.policies.get("loaded_from") else ""
+    caption = f"Source: {ledger.source}{loaded}" + (f". Rules applied: {rules}" if rules else "")
+    return Table(frame, pd.DataFrame([ledger.to_dict()]), numeric=["Count", "Share of rows read"], caption=caption)

@@ -31,6 +31,8 @@ Z95 = 1.959963984540054
 def _month_stats(tx: pd.DataFrame, period: pd.Period) -> dict[str, float]:
     from .kpis import monthly_summary
 
+    if not len(tx) or period.end_time.normalize() < tx["order_date"].min():
+        return {}
     summary = monthly_summary(tx, as_of=period.end_time.normalize())
     if period not in summary.index:
         return {}

@@ -219,7 +219,7 @@ def test_notebooks_read_the_validated_canonical_copy_and_it_is_removed(tmp_path,
     injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
     assert "relmkt-report-" in injected.source and "transactions.parquet" in injected.source
     printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
-    assert str(small_data.name) in printed and "loaded_from=canonical file" in printed
+    assert f"Source: {small_data.name} (validated once by the report runner)" in printed
     assert list(scratch.iterdir()) == []
     nb_dir = tmp_path / "nbs"
     nb_dir.mkdir()

@@ -225,7 +225,7 @@ def _running_cell(executed: Path) -> tuple[int | None, str]:
 def _failure_message(nb: Path, exc: BaseException, failed_dir: Path, executed: Path,
                      timeout: float | None) -> str:
     if isinstance(exc, TimeoutError) or type(exc).__name__ in ("CellTimeoutError", "DeadKernelError"):
-        cell, first_line = _running_cell(failed_dir / executed.name)
+        cell, first_line = _running_cell(executed)
         where = f" cell {cell}" if cell is not None else " a cell"
         code = f" (`{first_line[:80]}`)" if first_line else ""
         if type(exc).__name__ == "DeadKernelError":
