@@ -39,9 +39,12 @@ browser:  ## install Debian's chromium for the browser test if it is missing (ne
 	  fi; }
 
 # pytest exits 5 when it collects no tests: for us that is a broken suite, not a pass.
+# Timeouts (issue 11): 300 s a notebook cell and 120 s a kernel start under nbval, as in
+# tests/conftest.py for papermill; pytest-timeout (pyproject.toml) caps every test at 600 s.
 test: $(STAMP) browser  ## the whole suite: unit tests, doctests, browser test and nbval over notebooks/
 	@$(PY) -m pytest --doctest-modules relmkt_helpers tests \
-		--nbval-lax notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg; \
+		--nbval-lax notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		--nbval-cell-timeout=300 --nbval-kernel-startup-timeout=120; \
 	rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
 
 test-fast: $(STAMP)  ## unit tests only (no notebooks, no report runs)

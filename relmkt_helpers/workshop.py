@@ -255,6 +255,14 @@ def draw_retention_economics(retention: float = 0.6, margin: float = 40.0, disco
     return fig
 
 
+def _figure_output(fig: Any) -> dict[str, Any]:
+    """``fig`` as one ``display_data`` output (PNG and text), formatted by the running IPython shell."""
+    from IPython import get_ipython
+
+    data, metadata = get_ipython().display_formatter.format(fig)
+    return {"output_type": "display_data", "data": data, "metadata": metadata}
+
+
 def retention_explorer(retention: float = 0.6, margin: float = 40.0, discount: float = 0.1,
                        cac: float = 60.0) -> Any:
     """Sliders for retention, margin, discount and CAC that redraw :func:`draw_retention_economics`.
@@ -263,6 +271,17 @@ def retention_explorer(retention: float = 0.6, margin: float = 40.0, discount: f
     ``figure`` attribute is the figure last drawn. Display it in JupyterLab to
     explore; executed headlessly (papermill, nbval) it needs no front end, and
     the notebook draws the static figure beside it.
+
+    The chart is put into the output area by setting the ``Output`` widget's
+    ``outputs`` (widget state), never by capturing output with ``with out:``.
+    A capture makes nbclient (papermill) mimic the front end and write
+    ``comm_msg`` updates to the kernel's shell socket while it waits on that
+    same socket for the cell's ``execute_reply``; on a busy machine pyzmq then
+    misses the reply's wake-up and, without a cell timeout, papermill waits
+    forever on an idle kernel (issue 11). The figure is a plain
+    ``matplotlib.figure.Figure``, not a pyplot one: no backend (inline, ipympl)
+    manages it, so nothing is shown twice or redrawn after the cell ends, and
+    nothing needs closing.
 
     Examples
     --------
@@ -275,7 +294,8 @@ def retention_explorer(retention: float = 0.6, margin: float = 40.0, discount: f
     'r = 90%: CLV 220'
     """
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
+    from IPython import get_ipython
+    from matplotlib.figure import Figure
 
     style = {"description_width": "70px"}
     sliders: dict[str, Any] = {
@@ -289,29 +309,15 @@ def retention_explorer(retention: float = 0.6, margin: float = 40.0, discount: f
                                    continuous_update=False),
     }
     out = widgets.Output()
-    state: dict[str, Any] = {"fig": None}
+    box = widgets.VBox([*sliders.values(), out])
+    box.figure = Figure(figsize=(13, 4), layout="constrained")  # the figure last drawn, for tests and users
 
     def redraw(_: Any = None) -> None:
-        from IPython import get_ipython
-        from IPython.display import display
-
-        in_kernel = get_ipython() is not None  # plain Python (tests, scripts) has nowhere to show it
-        with out:
-            if in_kernel:
-                out.clear_output(wait=True)
-            values = {k: s.value for k, s in sliders.items()}
-            state["fig"] = draw_retention_economics(**values, fig=state["fig"])
-            if in_kernel:
-                display(state["fig"])
-        plt.close(state["fig"])
-
-    box = widgets.VBox([*sliders.values(), out])
-
-    def redraw_and_keep(change: Any = None) -> None:
-        redraw(change)
-        box.figure = state["fig"]  # the figure last drawn (tests and curious users can inspect it)
+        draw_retention_economics(**{k: s.value for k, s in sliders.items()}, fig=box.figure)
+        if get_ipython() is not None:  # plain Python (tests, scripts) has nowhere to show it
+            out.outputs = (_figure_output(box.figure),)
 
     for s in sliders.values():
-        s.observe(redraw_and_keep, names="value")
-    redraw_and_keep()
+        s.observe(redraw, names="value")
+    redraw()
     return box

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import nbformat
-import papermill as pm
 import pytest
 
 from relmkt_helpers import ParameterError, config, load_sample_shop, load_spend
@@ -64,15 +63,18 @@ def test_check_verdicts(capsys):
 
 
 @pytest.mark.slow
-def test_workshop_in_teacher_mode_gets_everything_right(tmp_path):
+def test_workshop_in_teacher_mode_gets_everything_right(tmp_path, execute):
     out = tmp_path / "workshop.ipynb"
-    pm.execute_notebook(str(WORKSHOP), str(out), parameters={"reveal_solutions": True},
-                        kernel_name=config.KERNEL_NAME, progress_bar=False, cwd=str(WORKSHOP.parent))
+    execute(WORKSHOP, out, reveal_solutions=True)
     nb = nbformat.read(out, as_version=4)
     text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
     verdicts = [line for line in text.splitlines() if line.startswith("[")]
     assert len(verdicts) == len(EXERCISES)
     assert all("] correct:" in v for v in verdicts), verdicts
+    # the explorer's chart travels in the Output widget's state (saved with the notebook), not by capture
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    charts = [o for m in state.values() if m["model_name"] == "OutputModel" for o in m["state"]["outputs"]]
+    assert [sorted(o["data"]) for o in charts] == [["image/png", "text/plain"]]
 
 
 def test_explorer_redraws_on_slider_change():
@@ -88,3 +90,35 @@ def test_explorer_redraws_on_slider_change():
     point = box.figure.axes[0].lines[-1]
     assert list(point.get_xdata()) == [0.9]
     assert point.get_ydata()[0] == pytest.approx(40 * 1.1 / (1.1 - 0.9))  # CLV, first payment counted
+
+
+def test_explorer_never_captures_output(monkeypatch):
+    """Issue 11: ``with out:`` in the explorer made papermill write to the kernel's shell socket while it
+    waited there for the cell's reply, and on a loaded machine it never saw the reply (a hang with the
+    kernel idle). The explorer must fill its Output widget through the widget's state instead."""
+    import ipywidgets
+    import IPython
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from relmkt_helpers.workshop import retention_explorer
+
+    def no_capture(self):
+        raise AssertionError("retention_explorer captured output with `with out:`")
+
+    formatted = []
+
+    class Formatter:
+        def format(self, fig):
+            formatted.append(fig.axes[0].lines[-1].get_xdata()[0])
+            return {"image/png": "iVBOR", "text/plain": "<Figure>"}, {}
+
+    monkeypatch.setattr(ipywidgets.Output, "__enter__", no_capture)
+    monkeypatch.setattr(IPython, "get_ipython", lambda: type("Shell", (), {"display_formatter": Formatter()})())
+    box = retention_explorer(retention=0.5)
+    out = box.children[-1]
+    assert out.outputs == ({"output_type": "display_data", "data": {"image/png": "iVBOR", "text/plain": "<Figure>"},
+                            "metadata": {}},)
+    box.children[0].value = 0.9  # a slider move replaces the chart, never appends a second one
+    assert len(out.outputs) == 1 and formatted == [0.5, 0.9]
+    assert box.figure.canvas.manager is None  # not a pyplot figure: no backend shows it again, nothing to close
