@@ -123,8 +123,8 @@ def _solve(key: str) -> dict[str, float]:
         table = breakeven_retention_spend(50, 0.6, 0.05, 0.1)
         return {"spend": float(table["breakeven_lifetime"].iloc[0])}
     if key == "profit_uplift":
-        sim = profit_uplift_simulation(retention=0.80, uplift=0.05, margin=100, acquisition_cost=0.0,
-                                       margin_growth=0.0)
+        sim = profit_uplift_simulation(retention=0.80, uplift=0.05, margin_per_customer_year=100,
+                                       acquisition_cost=0.0, margin_growth=0.0)
         return {"increase": float(sim.steady_state_increase)}
     raise ParameterError(f"unknown exercise {key!r}; the exercises are: {', '.join(EXERCISES)}.")
 
