@@ -218,6 +218,7 @@ def load_transactions(
     on_invalid: str = "error",
     after_as_of: str = "error",
     keep_cols: list[str] | None = None,
+    prepared_path: str | Path | None = None,
 ) -> LoadedTransactions:
     """Load a transaction log into the canonical one-row-per-order frame, with a row ledger.
 
@@ -255,6 +256,11 @@ def load_transactions(
         Policy for rows dated after ``as_of``.
     keep_cols : list of str, optional
         Extra columns to carry (first value per order). Default: every other column.
+    prepared_path : path, optional
+        A canonical copy of ``source`` already validated with these options (``relmkt report``
+        writes one per report and passes it to every notebook). Read instead of ``source``
+        when the file exists; when it is gone (an executed notebook re-run later), ``source``
+        is read with the options given, which gives the same frame.
 
     Returns
     -------
@@ -287,6 +293,8 @@ def load_transactions(
     _check_choice("duplicates", duplicates, ("auto", "drop", "keep", "error"))
     _check_choice("on_invalid", on_invalid, ("error", "drop"))
     _check_choice("after_as_of", after_as_of, ("error", "drop"))
+    if prepared_path and Path(prepared_path).is_file() and is_canonical(prepared_path):
+        source, customer_col, date_col, amount_col, order_col = Path(prepared_path), *CANONICAL_COLUMNS
     if isinstance(source, (str, Path)) and str(source).strip() and is_canonical(source):
         return _load_canonical(Path(source), customer_col=customer_col, date_col=date_col, amount_col=amount_col,
                                order_col=order_col, as_of=as_of, after_as_of=after_as_of, keep_cols=keep_cols)

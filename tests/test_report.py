@@ -218,8 +218,9 @@ def test_notebooks_read_the_validated_canonical_copy_and_it_is_removed(tmp_path,
     nb = nbformat.read(result.path / "00_data_overview.ipynb", as_version=4)
     injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
     assert "relmkt-report-" in injected.source and "transactions.parquet" in injected.source
-    printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
-    assert f"Source: {small_data.name} (validated once by the report runner)" in printed
+    printed = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for c in nb.cells
+                      for o in c.get("outputs", []))
+    assert f"{small_data.name} (validated once by the report runner)" in printed
     assert list(scratch.iterdir()) == []
     nb_dir = tmp_path / "nbs"
     nb_dir.mkdir()
@@ -239,3 +240,27 @@ def test_a_rendering_failure_fails_cleanly(tmp_path, small_data, monkeypatch):
     with pytest.raises(ReportError, match="rendering the HTML pages failed: RuntimeError: no HTML today"):
         build_report(small_data, month="2023-02", out_dir=tmp_path, notebooks=[OVERVIEW], progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["2023-02.failed"]
+
+
+def test_executed_notebooks_rerun_as_they_stand_from_the_source(tmp_path, small_data):
+    """A report's notebook names the source data, not only the runner's temporary copy: re-run later
+    (the copy is gone), it reads the source with the same options and shows the same figures."""
+    from conftest import execute
+
+    result = build_report(small_data, month="2023-02", out_dir=tmp_path, notebooks=[OVERVIEW], progress=False)
+    executed = result.path / "00_data_overview.ipynb"
+    injected = next(c for c in nbformat.read(executed, as_version=4).cells
+                    if "injected-parameters" in c.metadata.get("tags", []))
+    assert f'data_path = "{small_data}"' in injected.source and "prepared_path" in injected.source
+    rerun = tmp_path / "rerun.ipynb"
+    execute(executed, rerun, cwd=OVERVIEW.parent)  # as it stands: no parameters passed
+
+    def shown(path):
+        nb = nbformat.read(path, as_version=4)
+        return [o.get("text", "") for c in nb.cells if "NBVAL_CHECK_OUTPUT" in c.source for o in c.outputs]
+
+    assert shown(rerun) == shown(executed) and shown(rerun)
+    text = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
+                   for c in nbformat.read(rerun, as_version=4).cells for o in c.get("outputs", []))
+    assert f"Source: {small_data}. Rules applied" in text  # it really read the source, not the removed copy
+    assert "validated once by the report runner" not in text

@@ -263,18 +263,22 @@ def _run_notebooks(plan: RunPlan, kpis: Mapping[str, Any], ledger: RowLedger, pe
     if tmp.exists():
         shutil.rmtree(tmp)
     (tmp / "metrics").mkdir(parents=True)  # creates out_dir too
+    cols = plan.load.loader_kwargs()
     base = {
-        "data_path": str(canonical),
+        # the source as the user named it (an executed notebook re-run later reads it) and the validated
+        # copy every notebook reads while the report is built (removed afterwards)
+        "data_path": str(plan.data),
+        "prepared_path": str(canonical),
+        "load_options": {k: v for k, v in cols.items() if not k.endswith("_col")},
         "spend_path": str(plan.spend) if plan.spend else "",
         "subscriptions_path": str(plan.subscriptions) if plan.subscriptions else "",
         "month": str(period),
         "as_of": str(as_of.date()),
         "output_dir": str(tmp),
-        # the canonical file's own column names
-        "customer_col": "customer_id",
-        "date_col": "order_date",
-        "amount_col": "amount",
-        "order_col": "order_id",
+        "customer_col": plan.load.customer_col,
+        "date_col": plan.load.date_col,
+        "amount_col": plan.load.amount_col,
+        "order_col": plan.load.order_col or "",
     }
     timings: dict[str, float] = {"prepare_data": round(prepared, 2)}
     own_bar = bar is None  # batch mode passes one bar across months
