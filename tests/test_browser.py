@@ -36,7 +36,7 @@ sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
     return build_report(config.SAMPLE_TRANSACTIONS, spend_path=config.SAMPLE_SPEND,
-                        subscriptions_path=config.SAMPLE_SUBSCRIPTIONS, out_dir=out, progress=False)
+                        subscriptions_path=config.SAMPLE_SUBSCRIPTIONS, out_dir=out, progress=False, currency="EUR")
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +47,12 @@ def browser():
         b.close()
 
 
-def visit(browser, page_path: Path, shot: Path):
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
+#: Screen sizes every page is opened at (and photographed): a desktop and a phone.
+SCREENS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+def visit(browser, page_path: Path, shot: Path, screen: str = "desktop"):
+    page = browser.new_page(viewport=SCREENS[screen], device_scale_factor=2 if screen == "phone" else 1)
     problems: list[str] = []
     page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
@@ -60,15 +64,16 @@ def visit(browser, page_path: Path, shot: Path):
     links = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(shot), full_page=True)
+    overflow = page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
     page.close()
-    return problems, images, links
+    return problems, images, links, overflow
 
 
 def test_every_page_renders_without_errors(report, browser):
     pages = [report.index] + sorted(p for p in report.path.glob("*.html") if p.name != "index.html")
     assert len(pages) == 1 + len(list(config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")))
     for page_path in pages:
-        problems, images, links = visit(browser, page_path, ARTIFACTS / f"report-{page_path.stem}.png")
+        problems, images, links, _ = visit(browser, page_path, ARTIFACTS / f"report-{page_path.stem}-desktop.png")
         assert problems == [], f"{page_path.name}: {problems}"
         assert images, f"{page_path.name} shows no chart"
         broken = [i["src"] for i in images if not i["ok"]]
@@ -86,3 +91,13 @@ def test_index_links_every_analysis_page(report):
     index = report.index.read_text()
     for page in report.path.glob("[0-9][0-9]_*.html"):
         assert f'href="{page.name}"' in index
+
+
+def test_every_page_at_phone_width(report, browser):
+    """Screenshots at phone width for a person to look at; the index must fit the screen (no sideways scroll)."""
+    pages = [report.index] + sorted(p for p in report.path.glob("*.html") if p.name != "index.html")
+    for page_path in pages:
+        problems, _, _, overflow = visit(browser, page_path, ARTIFACTS / f"report-{page_path.stem}-phone.png", "phone")
+        assert problems == [], f"{page_path.name}: {problems}"
+        if page_path.name == "index.html":
+            assert overflow <= 1, f"index.html is {overflow}px wider than a phone screen"

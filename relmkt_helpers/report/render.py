@@ -98,18 +98,26 @@ INDEX_KPIS = ("customers_active", "customers_new", "revenue", "orders", "retenti
               "repeat_purchase_rate", "average_order_value")
 
 
+#: The analyses' figures listed on the index, in this order, when a notebook measured them.
+INDEX_FIGURES = ("retention_period_1", "retention_period_12", "yearly_retention", "churn_expected_value_lost",
+                 "churn_roc_auc_chosen", "contractual_all_survival_month_12", "mean_clv", "total_clv",
+                 "vip_value_share", "cac_blended", "retention_cost_year", "cost_ratio_year", "payback_months",
+                 "grr_12m_trailing", "nrr_12m_trailing")
+
+
 def _analysis_rows(metrics: Mapping[str, Any], currency: str | None) -> list[dict[str, str]]:
     """Measured headline figures of the analyses (assumed figures are never headline figures)."""
+    found: dict[str, tuple[Any, str]] = {}
+    for figures in metrics.get("analyses", {}).values():
+        for key in INDEX_FIGURES:
+            if key not in found and isinstance(figures.get(key), (int, float)):
+                found[key] = (figures[key], figures.get(f"{key}_basis", "measured"))
     rows = []
-    for found in metrics.get("analyses", {}).values():
-        for key, value in found.items():
-            if key not in METRICS or key in INDEX_KPIS or value is None or isinstance(value, (dict, list)):
-                continue
-            basis = found.get(f"{key}_basis", "measured")
-            if basis != "measured":
-                continue
+    for key in INDEX_FIGURES:
+        if key in found and found[key][1] == "measured":
             m = METRICS[key]
-            rows.append({"label": m.label, "value": fmt_value(value, m.kind, currency=currency), "help": m.help})
+            rows.append({"label": m.label, "value": fmt_value(found[key][0], m.kind, currency=currency),
+                         "help": m.help})
     return rows
 
 
