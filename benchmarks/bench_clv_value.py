@@ -23,7 +23,7 @@ What is measured
 * **Steps** (wall time, median of ``--repeats``; each step in its own
   subprocess after a warm-up on 2,000 customers):
 
-  a. ``customer_value(bg, gg, summary, horizon_months=12, margin=0.3,
+  a. ``customer_value(bg, gg, summary, horizon_months=12, margin_rate=0.3,
      annual_discount_rate=0.1, n_bootstrap=0)``: the point estimate;
   b. the same with ``n_bootstrap=200`` (the report's default);
   c. the obvious alternative to (a), lifetimes' own
@@ -418,7 +418,7 @@ def report(meta: dict, r: dict, args: argparse.Namespace, command: str, load: tu
     b = r["b"]
     c = r["c"]
     rows = [
-        ("(a) kit point estimate", "`customer_value(bg, gg, summary, horizon_months=12, margin=0.3, "
+        ("(a) kit point estimate", "`customer_value(bg, gg, summary, horizon_months=12, margin_rate=0.3, "
          "annual_discount_rate=0.1, n_bootstrap=0)`", r["a"], med["a"], ""),
         ("(b) kit with bootstrap", f"the same with `n_bootstrap={args.bootstrap}`", b, med["b"], ""),
         ("(c) lifetimes, alternative to (a)", "`gg.fitter_.customer_lifetime_value(bg.fitter_, frequency, "

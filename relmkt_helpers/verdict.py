@@ -122,6 +122,15 @@ def _change_clause(key: str, kind: str, metrics: Mapping[str, Any]) -> str:
     return f" ({text} on the month before, {judged} of ±{band})"
 
 
+#: Reader's names of the models the analyses may choose (their code names in metrics.json).
+MODEL_NAMES = {"bgnbd": "BG/NBD", "pnbd": "Pareto/NBD", "mbgnbd": "MBG/NBD", "hgb": "gradient boosting",
+               "logistic": "logistic regression", "probabilistic": "the repeat-purchase model"}
+
+
+def _model(code: Any) -> str:
+    return MODEL_NAMES.get(str(code).lower(), str(code))
+
+
 def _find(metrics: Mapping[str, Any], key: str) -> Any:
     for found in metrics.get("analyses", {}).values():
         if isinstance(found, Mapping) and found.get(key) is not None:
@@ -168,7 +177,7 @@ def verdict(metrics: Mapping[str, Any], currency: str | None = None) -> list[dic
         text = (f"The customers most likely to leave hold {fmt_value(at_risk, 'money', currency=currency)} of "
                 "expected value at risk")
         if chosen:
-            text += f", ranked by {chosen}" + (f" (ROC AUC {fmt_value(auc, 'num')} in the backtest)" if auc else "")
+            text += f", ranked by {_model(chosen)}" + (f" (ROC AUC {fmt_value(auc, 'num')} in the backtest)" if auc else "")
         text += "; the retention priority list names them."
     else:
         text = "The churn analysis did not run on these inputs."
@@ -181,7 +190,7 @@ def verdict(metrics: Mapping[str, Any], currency: str | None = None) -> list[dic
         if share is not None:
             text += f", and the top 10% hold {fmt_value(share, 'pct')} of that value"
         model = _find(metrics, "clv_model_chosen")
-        text += (f" ({model})." if model else ".")
+        text += (f" (valued with {_model(model)})." if model else ".")
     else:
         text = "Customer value was not computed on these inputs."
     out.append({"question": "What is each customer worth?", "answer": text})
