@@ -94,7 +94,7 @@ REPORT_DATA = HERE / "data" / "report"
 N_REPORT = 1_000_000
 SEED = 2024
 UNIT = {"freq": "D", "freq_multiplier": 7}
-VALUE_ARGS = {"horizon_months": 12, "margin": 0.3, "annual_discount_rate": 0.1}
+VALUE_ARGS = {"horizon_months": 12, "margin_rate": 0.3, "annual_discount_rate": 0.1}
 INTERVAL = 0.9
 BOOT_SEED = 0  # customer_value's default random_state
 MONTHLY_RATE = (1.0 + VALUE_ARGS["annual_discount_rate"]) ** (1.0 / 12.0) - 1.0
@@ -345,8 +345,8 @@ def child_step(step: str, path: Path, repeats: int, n_boot: int, k: int) -> dict
         lt = out.reindex(kit.index).to_numpy(dtype=float)
         res["lifetimes_total"] = float(np.sum(lt))
         res["kit_total"] = float(kit.sum())
-        res["ratio_totals"] = float(kit.sum() / (VALUE_ARGS["margin"] * np.sum(lt)))
-        res["ratio_median"] = float(np.median(kit.to_numpy() / (VALUE_ARGS["margin"] * lt)))
+        res["ratio_totals"] = float(kit.sum() / (VALUE_ARGS["margin_rate"] * np.sum(lt)))
+        res["ratio_median"] = float(np.median(kit.to_numpy() / (VALUE_ARGS["margin_rate"] * lt)))
     elif step == "d":
         res["point_s"] = [p[0] for p in parts]
         res["draws_s"] = [p[1] for p in parts]
