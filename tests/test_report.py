@@ -257,7 +257,8 @@ def test_executed_notebooks_rerun_as_they_stand_from_the_source(tmp_path, small_
 
     def shown(path):
         nb = nbformat.read(path, as_version=4)
-        return [o.get("text", "") for c in nb.cells if "NBVAL_CHECK_OUTPUT" in c.source for o in c.outputs]
+        return [o.get("text", "") + o.get("data", {}).get("text/plain", "")
+                for c in nb.cells if "NBVAL_CHECK_OUTPUT" in c.source for o in c.outputs]
 
     assert shown(rerun) == shown(executed) and shown(rerun)
     text = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
