@@ -363,3 +363,15 @@ def test_a_hanging_cell_times_out_with_its_notebook_and_cell_named(tmp_path, sma
     msg = str(err.value)
     assert "notebook 00_hangs.ipynb: cell 3 (`import time`) did not finish within 3 s" in msg
     assert "--cell-timeout SECONDS" in msg and (tmp_path / "out" / "2023-02.failed").is_dir()
+
+
+def test_real_report_on_too_few_customers_fails_in_seconds_naming_the_option(tmp_path, capsys):
+    """Issue 11: 'too few customers' used to surface only after two notebooks had run."""
+    path = tmp_path / "tiny.csv"
+    rows = ["customer_id,order_date,amount"] + [f"c{i % 30},2024-{1 + i % 12:02d}-05,{10 + i}" for i in range(200)]
+    path.write_text("\n".join(rows) + "\n")
+    started = time.monotonic()
+    assert main(["report", "--data", str(path), "--out", str(tmp_path / "out"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "notebook 02_churn_modelling needs at least 100 customers" in err and "-p 02.min_customers 30" in err
+    assert time.monotonic() - started < 60 and not (tmp_path / "out").exists()
