@@ -316,7 +316,8 @@ class Table:
         return self.to_text()
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in self.frame.columns)
+        head = "".join(f'<th class="{"num" if c in self._numeric else "txt"}">{html.escape(str(c))}</th>'
+                       for c in self.frame.columns)
         body = []
         for row in self.frame.itertuples(index=False):
             tds = "".join(

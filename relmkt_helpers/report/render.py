@@ -38,8 +38,8 @@ table.relmkt-table { border-collapse: collapse; margin: .4rem 0 1rem; font-size:
 table.relmkt-table caption { text-align: left; color: #5a6473; padding-bottom: .3rem; }
 table.relmkt-table th { text-align: left; border-bottom: 2px solid #c9d1db; padding: .3rem .8rem .3rem 0; }
 table.relmkt-table td { border-bottom: 1px solid #e6e9ee; padding: .25rem .8rem .25rem 0; }
-table.relmkt-table td.num, table.relmkt-table th.num { text-align: right; font-variant-numeric: tabular-nums; }
-table.relmkt-table td.txt, table.relmkt-table th { text-align: left; }
+table.relmkt-table.relmkt-table .num { text-align: right; font-variant-numeric: tabular-nums; }
+table.relmkt-table.relmkt-table .txt { text-align: left; }
 .jp-OutputArea-output { overflow-x: auto; }
 @media (max-width: 600px) { body { font-size: 15px; } .jp-Cell { padding: 0 .3rem; } }
 </style>"""
