@@ -297,6 +297,17 @@ def _wait_for(predicate, timeout: float = 120) -> None:
         time.sleep(0.2)
 
 
+def _start_slow_run(tmp_path: Path, small_csv: Path) -> tuple[subprocess.Popen, Path, Path]:
+    """A report run in a child process, returned once its one notebook is running (it sleeps 120 s)."""
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    slow = write_notebook(nbs, "00_slow.ipynb", "open(r'%s', 'w').write('started')\nimport time\ntime.sleep(120)"
+                          % (tmp_path / "started"))
+    proc, out, scratch = _start(tmp_path, small_csv, [slow])
+    _wait_for(lambda: (tmp_path / "started").exists())
+    return proc, out, scratch
+
+
 def _session_processes(sid: int) -> list[str]:
     ps = subprocess.run(["ps", "-eo", "pid=,sid=,args="], capture_output=True, text=True).stdout
     return [line for line in ps.splitlines() if line.split()[1] == str(sid)]
@@ -305,12 +316,7 @@ def _session_processes(sid: int) -> list[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_stopped_run_leaves_nothing_behind(tmp_path, small_csv, sig):
-    nbs = tmp_path / "nbs"
-    nbs.mkdir()
-    slow = write_notebook(nbs, "00_slow.ipynb", "open(r'%s', 'w').write('started')\nimport time\ntime.sleep(120)"
-                          % (tmp_path / "started"))
-    proc, out, scratch = _start(tmp_path, small_csv, [slow])
-    _wait_for(lambda: (tmp_path / "started").exists())
+    proc, out, scratch = _start_slow_run(tmp_path, small_csv)
     assert list(out.glob(".2023-02.partial-*")) and list(scratch.glob("relmkt-report-*"))
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
@@ -322,16 +328,11 @@ def test_a_stopped_run_leaves_nothing_behind(tmp_path, small_csv, sig):
 
 @pytest.mark.slow
 def test_a_killed_run_is_cleaned_up_by_the_next_one(tmp_path, small_csv):
-    nbs = tmp_path / "nbs"
-    nbs.mkdir()
-    slow = write_notebook(nbs, "00_slow.ipynb", "open(r'%s', 'w').write('started')\nimport time\ntime.sleep(120)"
-                          % (tmp_path / "started"))
-    proc, out, scratch = _start(tmp_path, small_csv, [slow])
-    _wait_for(lambda: (tmp_path / "started").exists())
+    proc, out, scratch = _start_slow_run(tmp_path, small_csv)
     os.killpg(proc.pid, signal.SIGKILL)  # the run and its kernels, as a scheduler's kill -9 would
     proc.wait(timeout=30)
     assert list(out.glob(".2023-02.partial-*")) and list(scratch.glob("relmkt-report-*"))
-    quick = write_notebook(nbs, "00_quick.ipynb", "x = 1")
+    quick = write_notebook(tmp_path / "nbs", "00_quick.ipynb", "x = 1")
     env_tmp = os.environ.get("TMPDIR")
     os.environ["TMPDIR"] = str(scratch)
     import tempfile
