@@ -222,10 +222,29 @@ def _running_cell(executed: Path) -> tuple[int | None, str]:
     return None, ""
 
 
+def _timed_out_cell(nb: Path, exc: BaseException) -> tuple[int | None, str]:
+    """The cell nbclient's timeout message previews, found in the notebook (index, first line)."""
+    import re
+
+    import nbformat
+
+    m = re.search(r"preview of the cell contents:\n-+\n(.*?)\n-+\n?$", str(exc), flags=re.S)
+    if not m:
+        return None, ""
+    preview = m.group(1).strip()
+    for i, cell in enumerate(nbformat.read(nb, as_version=4).cells):
+        if cell.cell_type == "code" and preview and cell.source.strip().startswith(preview.splitlines()[0]) and \
+                preview in cell.source:
+            return i, preview.splitlines()[0]
+    return None, preview.splitlines()[0] if preview else ""
+
+
 def _failure_message(nb: Path, exc: BaseException, failed_dir: Path, executed: Path,
                      timeout: float | None) -> str:
     if isinstance(exc, TimeoutError) or type(exc).__name__ in ("CellTimeoutError", "DeadKernelError"):
         cell, first_line = _running_cell(executed)
+        if cell is None:  # papermill saves the notebook at most every 30 s: ask the timeout message
+            cell, first_line = _timed_out_cell(executed if executed.is_file() else nb, exc)
         where = f" cell {cell}" if cell is not None else " a cell"
         code = f" (`{first_line[:80]}`)" if first_line else ""
         if type(exc).__name__ == "DeadKernelError":
