@@ -65,3 +65,16 @@ def test_assumed_figures_are_never_headline_figures():
     labels = [r["label"] for r in rows]
     assert "Cost to win a customer (CAC)" not in labels
     assert [r["value"] for r in rows] == ["$52.12", "2.0×"]
+
+
+def test_a_change_from_zero_is_not_called_no_previous_month(tmp_path):
+    """CDNOW acquires nobody after March 1997: 0 new customers in both months is not a missing month."""
+    from relmkt_helpers.report.render import write_index
+
+    metrics = {"month": "1998-06", "as_of": "1998-06-30", "rows_read": 1, "rows_used": 1, "rows_dropped": {},
+               "inputs": {"spend_ledger": False, "subscriptions": False}, "customers_active": 5, "customers_new": 0,
+               "previous_month": {"month": "1998-05", "customers_new": 0}, "analyses": {},
+               "change_vs_previous_month": {"customers_active": 0.25, "customers_new": None}}
+    write_index(tmp_path / "index.html", metrics, [], "tx.csv")
+    html = (tmp_path / "index.html").read_text()
+    assert "not comparable (none the month before)" in html and "+25.0% vs previous month" in html

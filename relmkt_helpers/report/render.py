@@ -133,8 +133,11 @@ def write_index(path: Path, metrics: Mapping[str, Any], pages: list[dict[str, An
         m = METRICS[key]
         change = metrics["change_vs_previous_month"].get(key)
         noise = metrics.get("significance", {}).get(key)
+        text = fmt_change(change, m.kind)
+        if change is None and metrics.get("previous_month"):
+            text = "not comparable (none the month before)"
         kpis.append({"label": m.label, "value": fmt_value(metrics.get(key), m.kind, currency=currency),
-                     "change": fmt_change(change, m.kind), "help": m.help,
+                     "change": text, "help": m.help,
                      "noise": "" if noise is None else ("beyond noise" if noise["significant"] else "within noise"),
                      "direction": "flat" if not change or (noise and not noise["significant"])
                      else ("up" if change > 0 else "down")})
