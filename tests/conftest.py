@@ -40,3 +40,14 @@ def execute(notebook: str | Path, out: str | Path, *, cwd: str | Path | None = N
 def execute_fixture():
     """:func:`execute`, for tests that take it as a fixture."""
     return execute
+
+
+@pytest.fixture(scope="session")
+def sample_report(tmp_path_factory):
+    """One full report on the bundled sample shop (with its ledger and subscriptions, money in EUR),
+    built once per test session and shared by the page check and the browser test (~1 min each)."""
+    from relmkt_helpers.report import build_report
+
+    return build_report(config.SAMPLE_TRANSACTIONS, spend_path=config.SAMPLE_SPEND,
+                        subscriptions_path=config.SAMPLE_SUBSCRIPTIONS, out_dir=tmp_path_factory.mktemp("sample-report"),
+                        progress=False, currency="EUR")

@@ -17,7 +17,6 @@ from urllib.parse import unquote, urlparse
 import pytest
 
 from relmkt_helpers import config
-from relmkt_helpers.report import build_report
 
 pytestmark = pytest.mark.slow
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -33,10 +32,9 @@ sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
-    out = tmp_path_factory.mktemp("reports")
-    return build_report(config.SAMPLE_TRANSACTIONS, spend_path=config.SAMPLE_SPEND,
-                        subscriptions_path=config.SAMPLE_SUBSCRIPTIONS, out_dir=out, progress=False, currency="EUR")
+def report(sample_report):
+    """The session's sample-shop report (tests/conftest.py), shared with the page check."""
+    return sample_report
 
 
 @pytest.fixture(scope="module")

@@ -62,14 +62,6 @@ def _build(tmp_path_factory, name: str, **kw):
 
 
 @pytest.fixture(scope="module")
-def sample_report(tmp_path_factory):
-    from relmkt_helpers import config
-
-    return _build(tmp_path_factory, "sample", data_path=config.SAMPLE_TRANSACTIONS,
-                  spend_path=config.SAMPLE_SPEND, subscriptions_path=config.SAMPLE_SUBSCRIPTIONS)
-
-
-@pytest.fixture(scope="module")
 def cdnow_report(tmp_path_factory):
     from relmkt_helpers import config
 
