@@ -50,6 +50,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import vm as _vm  # noqa: E402 - benchmarks/ is on sys.path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "churn.md"
@@ -89,13 +90,6 @@ def make_data() -> Path:
     generate_large.main([str(DATA_DIR), "--customers", str(N_CUSTOMERS), "--seed", str(SEED),
                          "--rate-scale", str(RATE_SCALE), "--loyalty-scale", str(LOYALTY_SCALE), "--parquet"])
     return path
-
-
-def _vm(key: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) / 1024  # kB -> MiB
-    return float("nan")
 
 
 VARIANTS = {

@@ -46,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import cpu_name  # noqa: E402 - benchmarks/ is on sys.path
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
@@ -99,14 +100,7 @@ def lifetimes_pareto_uncompressed(s: pd.DataFrame) -> tuple[float, pd.Series]:
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     import lifetimes
     import scipy
 

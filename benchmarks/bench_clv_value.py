@@ -85,6 +85,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import vm as _vm, reset_peak as _reset_peak, cpu_name  # noqa: E402 - benchmarks/ is on sys.path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -262,20 +263,6 @@ def plain_step(bg, gg, s: pd.DataFrame, k: int, seed: int, parts: list) -> pd.Da
 # children: one step, one process
 # ----------------------------------------------------------------------------
 
-def _vm(key: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) / 1024  # kB -> MiB
-    return float("nan")
-
-
-def _reset_peak() -> bool:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
 
 def _digest(df: pd.DataFrame) -> str:
     h = hashlib.sha256()
@@ -382,14 +369,7 @@ def run_child(step: str, path: Path, repeats: int, n_boot: int, k: int) -> dict:
 # ----------------------------------------------------------------------------
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     import scipy
 
     with warnings.catch_warnings():

@@ -52,6 +52,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import vm as _vm, reset_peak as _reset_peak, cpu_name  # noqa: E402 - benchmarks/ is on sys.path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "cohorts.md"
@@ -166,20 +167,6 @@ def check_equal(tx: pd.DataFrame) -> str:
 # child: one variant, one process
 # ----------------------------------------------------------------------------
 
-def _vm(key: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) / 1024  # kB -> MiB
-    return float("nan")
-
-
-def _reset_peak() -> bool:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
 
 def child(variant: str, path: Path, repeats: int) -> dict:
     tx = load(path)
@@ -222,14 +209,7 @@ def run_child(variant: str, path: Path, repeats: int) -> dict:
 # ----------------------------------------------------------------------------
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     return (f"{os.cpu_count()} cores ({cpu}), Linux {platform.release()}, Python {platform.python_version()}, "
             f"numpy {np.__version__}, pandas {pd.__version__}")
 

@@ -51,6 +51,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import vm as _vm, reset_peak as _reset_peak, cpu_name  # noqa: E402 - benchmarks/ is on sys.path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "rfm_summary.md"
@@ -111,20 +112,6 @@ def load(path: Path, subset: bool = False) -> pd.DataFrame:
 # ----------------------------------------------------------------------------
 # children: one variant, one process
 # ----------------------------------------------------------------------------
-
-def _vm(key: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) / 1024  # kB -> MiB
-    return float("nan")
-
-
-def _reset_peak() -> bool:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
 
 
 def _timed(step, repeats: int) -> list[float]:
@@ -205,14 +192,7 @@ def run_child(variant: str, path: Path, repeats: int, subset: bool, timeout: flo
 # ----------------------------------------------------------------------------
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     import lifetimes
 
     return (f"{os.cpu_count()} cores ({cpu}), Linux {platform.release()}, Python {platform.python_version()}, "
