@@ -28,17 +28,13 @@ __all__ = ["month_noise", "verdict", "Z95"]
 Z95 = 1.959963984540054
 
 
-def _month_stats(tx: pd.DataFrame, period: pd.Period) -> dict[str, float]:
-    from .kpis import monthly_summary
-
-    if not len(tx) or period.end_time.normalize() < tx["order_date"].min():
-        return {}
-    summary = monthly_summary(tx, as_of=period.end_time.normalize())
+def _month_stats(tx: pd.DataFrame, summary: pd.DataFrame, period: pd.Period) -> dict[str, float]:
     if period not in summary.index:
         return {}
     row = summary.loc[period]
     prev = summary.loc[period - 1] if (period - 1) in summary.index else None
-    in_month = tx["order_date"].dt.to_period("M") == period
+    dates = tx["order_date"]
+    in_month = (dates >= period.start_time) & (dates <= period.end_time)
     amounts = tx.loc[in_month, "amount"].to_numpy(dtype="float64")
     new_cum = summary["customers_new"].cumsum()
     return {
@@ -80,8 +76,14 @@ def month_noise(tx: pd.DataFrame, month: str | pd.Period) -> dict[str, dict[str,
     >>> round(n["change"], 2), round(n["noise"], 3), n["significant"]
     (0.3, 0.297, True)
     """
+    from .kpis import monthly_summary
+
     period = pd.Period(month, "M")
-    cur, prev = _month_stats(tx, period), _month_stats(tx, period - 1)
+    if not len(tx) or (period - 1).end_time.normalize() < tx["order_date"].min():
+        return {}  # no month before this one in the data
+    # one summary serves both months: a month's figures do not depend on later orders
+    summary = monthly_summary(tx, as_of=period.end_time.normalize())
+    cur, prev = _month_stats(tx, summary, period), _month_stats(tx, summary, period - 1)
     if not cur or not prev:
         return {}
     out: dict[str, dict[str, Any]] = {}
