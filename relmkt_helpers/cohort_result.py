@@ -207,6 +207,14 @@ def cohort_analysis(tx: pd.DataFrame, *, as_of: Any, period: str = "M", max_peri
     Returns
     -------
     CohortResult
+
+    Examples
+    --------
+    >>> import relmkt_helpers as rh
+    >>> tx, _ = rh.load_transactions(rh.config.CDNOW_SAMPLE_TRANSACTIONS)
+    >>> result = rh.cohort_analysis(tx, as_of="1998-06-30", segment_col=None)
+    >>> round(result.headline_metrics()["retention_period_1"], 3)
+    0.146
     """
     if segment_col is not None and not isinstance(segment_col, str):
         raise ParameterError(f"segment_col={segment_col!r} must be a column name or None.")

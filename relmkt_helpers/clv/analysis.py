@@ -199,6 +199,14 @@ def clv_analysis(tx: pd.DataFrame, *, as_of: Any, model: str = "auto", holdout_w
     Returns
     -------
     CLVResult
+
+    Examples
+    --------
+    >>> import relmkt_helpers as rh
+    >>> tx, _ = rh.load_transactions(rh.config.CDNOW_SAMPLE_TRANSACTIONS)
+    >>> result = rh.clv_analysis(tx, as_of="1998-06-30", n_bootstrap=0)
+    >>> result.headline_metrics()["clv_model_chosen"], result.headline_metrics()["customers_valued"]
+    ('mbgnbd', 2357)
     """
     as_of_ts = pd.Timestamp(as_of).normalize()
     if pd.isna(as_of_ts):

@@ -162,6 +162,13 @@ def choose_model(tx: pd.DataFrame, *, as_of: Any, model: str = "auto", holdout_w
     Returns
     -------
     ModelChoice
+
+    Examples
+    --------
+    >>> import relmkt_helpers as rh
+    >>> tx, _ = rh.load_transactions(rh.config.CDNOW_SAMPLE_TRANSACTIONS)
+    >>> choose_model(tx, as_of="1998-06-30").model  # lowest AIC on the calibration period
+    'mbgnbd'
     """
     requested = check_model(model)
     if isinstance(holdout_weeks, bool) or not isinstance(holdout_weeks, (int, np.integer)) or holdout_weeks < 1:

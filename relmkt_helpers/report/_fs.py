@@ -120,6 +120,14 @@ def remove_stale(out_dir: Path, scratch: str | Path | None = None) -> list[Path]
     """Remove partial report folders and temporary data copies left by runs whose process is gone.
 
     Returns what was removed. A live run's folders (its process still exists) are left alone.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp())
+    >>> (out / f".2025-12.partial-{os.getpid()}").mkdir()  # this (live) process's: kept
+    >>> remove_stale(out, scratch=out)
+    []
     """
     removed: list[Path] = []
     candidates: list[tuple[Path, int]] = []
@@ -167,6 +175,16 @@ def publish(tmp: Path, final: Path, *, attempts: int = 20) -> None:
     report (now at ``tmp``) is deleted; without one, ``tmp`` is renamed without replacing
     anything. A concurrent run that publishes the same month in between makes the next attempt
     exchange instead. Where ``renameat2`` is missing (not Linux), two renames are used.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> for name in ("old", "new"):
+    ...     (root / name).mkdir(); _ = (root / name / "index.html").write_text(name)
+    >>> publish(root / "old", root / "2025-12"); publish(root / "new", root / "2025-12")
+    >>> (root / "2025-12" / "index.html").read_text(), sorted(p.name for p in root.iterdir())
+    ('new', ['2025-12'])
     """
     for _ in range(attempts):
         try:

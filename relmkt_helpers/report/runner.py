@@ -63,6 +63,15 @@ def make_plan(data_path: str | Path, *, spend_path: str | Path | None = None,
     ``load_options`` are :class:`LoadOptions` fields (column names, ``date_format``,
     ``timezone``, ``refunds``, ``on_invalid``, ``as_of`` ...). Raises :class:`ParameterError`
     for unknown or ambiguous parameters, an unusable output folder, or a bad option.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from relmkt_helpers import config
+    >>> plan = make_plan(config.SAMPLE_TRANSACTIONS, out_dir=tempfile.mkdtemp(), params={"03.model": "pnbd"},
+    ...                  currency="eur", timezone="Europe/Berlin")
+    >>> plan.params["03_customer_lifetime_value"], plan.currency, plan.load.loader_kwargs()["timezone"]
+    ({'model': 'pnbd'}, 'EUR', 'Europe/Berlin')
     """
     unknown = sorted(set(load_options) - _LOAD_FIELDS)
     if unknown:
