@@ -15,7 +15,7 @@ def pyproject_pins() -> dict[str, str]:
     reqs = project["dependencies"] + project["optional-dependencies"]["test"]
     pins = {}
     for req in reqs:
-        name, version = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([^\s;]+)", req).groups()
+        name, version = re.fullmatch(r"([A-Za-z0-9_.\-]+)(?:\[[a-z,]+\])?==([^\s;]+)", req).groups()
         pins[name.lower()] = version
     return pins
 
@@ -23,7 +23,7 @@ def pyproject_pins() -> dict[str, str]:
 def test_every_dependency_is_pinned_exactly():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     for req in project["dependencies"] + project["optional-dependencies"]["test"]:
-        assert re.fullmatch(r"[A-Za-z0-9_.\-]+==[0-9][^\s]*", req), f"not pinned exactly: {req}"
+        assert re.fullmatch(r"[A-Za-z0-9_.\-]+(\[[a-z,]+\])?==[0-9][^\s]*", req), f"not pinned exactly: {req}"
 
 
 def test_environment_yml_matches_pyproject():
@@ -33,6 +33,7 @@ def test_environment_yml_matches_pyproject():
     env_pins = {}
     for req in pip_section[:-1]:
         name, version = req.split("==")
+        name = name.split("[")[0]
         env_pins[name.lower()] = version
     assert env_pins == pyproject_pins()
     python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python="))
