@@ -54,7 +54,9 @@ import pandas as pd
 
 from ._arrays import factorize_ids
 from ._dates import _parse_dates
-from ._messages import _MAX_SHOWN, _describe, _opt, _show_rows
+from ._messages import (_MAX_SHOWN, _describe, _opt, _show_rows, invalid_fixes, msg_duplicates, msg_invalid,
+                        msg_late, msg_missing_order_id, msg_most_dates_bad, msg_no_orders, msg_refunds,
+                        msg_shared_orders)
 from ._read import _read_raw, read_table, resolve_column
 from .errors import DataValidationError, ParameterError
 
@@ -178,6 +180,11 @@ class LoadedTransactions(NamedTuple):
     ledger: RowLedger
 
 
+def _names_lines(source: Any) -> bool:
+    """A text file's rows are named by line number; a Parquet file's and a DataFrame's by row (from 0)."""
+    return isinstance(source, (str, Path)) and Path(source).suffix.lower() not in (".parquet", ".pq")
+
+
 def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise ParameterError(f"{name}={value!r} is not one of {', '.join(map(repr, allowed))}.")
@@ -299,7 +306,7 @@ def load_transactions(
         return _load_canonical(Path(source), customer_col=customer_col, date_col=date_col, amount_col=amount_col,
                                order_col=order_col, as_of=as_of, after_as_of=after_as_of, keep_cols=keep_cols)
     src = _describe(source)
-    is_file = not isinstance(source, pd.DataFrame)
+    is_file = _names_lines(source)
     str_cols = tuple(c for c in (customer_col, order_col or "order_id") if c)
     raw = _read_raw(source, what="transactions", str_cols=str_cols)
     if isinstance(source, pd.DataFrame):
@@ -333,11 +340,7 @@ def load_transactions(
     dup = _exact_duplicates(raw, oid_codes, ccol, dcol)
     if dup.any():
         if duplicates == "error":
-            raise DataValidationError(
-                f"{src}: {int(dup.sum()):,} rows repeat an earlier row exactly ({_show_rows(raw, dup, ccol, is_file)}). "
-                f"Remove them at the source, or pass {_opt('duplicates', 'drop')} (keep the first) or "
-                f"{_opt('duplicates', 'keep')}."
-            )
+            raise DataValidationError(msg_duplicates(src, int(dup.sum()), _show_rows(raw, dup, ccol, is_file)))
         if duplicates == "drop":
             ledger.drop("exact duplicate row", int(dup.sum()))
     keep = ~dup if duplicates == "drop" else pd.Series(True, index=raw.index)
@@ -360,34 +363,23 @@ def load_transactions(
         amount = raw[acol].astype("float64")
     else:
         amount = pd.to_numeric(raw[acol].astype(_STR).str.strip(), errors="coerce").astype("float64")
+    fixes = invalid_fixes(ccol, ledger.policies["date_format"])
     problems = [
-        ("missing customer id", cust.isna(), ccol,
-         f"Fill in {ccol!r} for these rows, or pass {_opt('on_invalid', 'drop')} to drop them."),
-        ("date out of range", out_of_range, dcol, "Dates must lie between 1677-09-22 and 2262-04-11 (a typo "
-         f"such as 20224 or 3024?); fix these values, or pass {_opt('on_invalid', 'drop')}."),
-        ("unparseable date", dates.isna(), dcol,
-         f"The date format was decided as {ledger.policies['date_format']!r} from the whole column. Fix these "
-         f"values, pass {_opt('date_format', '%d/%m/%Y')} (your format), or {_opt('on_invalid', 'drop')}."),
-        ("non-numeric amount", amount.isna() | ~np.isfinite(amount.to_numpy(dtype="float64", na_value=np.nan)), acol,
-         "Amounts must be plain numbers such as 12.5 (no currency symbols or thousands separators); "
-         f"clean them, or pass {_opt('on_invalid', 'drop')}."),
+        ("missing customer id", cust.isna(), ccol),
+        ("date out of range", out_of_range, dcol),
+        ("unparseable date", dates.isna(), dcol),
+        ("non-numeric amount", amount.isna() | ~np.isfinite(amount.to_numpy(dtype="float64", na_value=np.nan)), acol),
     ]
     invalid = pd.Series(False, index=raw.index)
-    for reason, bad, col, fix in problems:
+    for reason, bad, col in problems:
         bad = bad & keep & ~invalid
         if bad.any():
             if reason == "unparseable date" and on_invalid == "drop" and 2 * int(bad.sum()) > len(raw):
-                raise DataValidationError(
-                    f"{src}: {int(bad.sum()):,} of {len(raw):,} rows have a date in {col!r} that does not fit the "
-                    f"format decided from the column ({ledger.policies['date_format']!r}; "
-                    f"{_show_rows(raw, bad, col, is_file)}). Dropping more than half of the rows would hide a wrong "
-                    f"format, so nothing was dropped: pass {_opt('date_format', '%d/%m/%Y')} (your format)."
-                )
+                raise DataValidationError(msg_most_dates_bad(
+                    src, col, int(bad.sum()), len(raw), ledger.policies["date_format"], _show_rows(raw, bad, col, is_file)))
             if on_invalid == "error":
                 raise DataValidationError(
-                    f"{src}: column {col!r} has {int(bad.sum()):,} rows with a {reason} "
-                    f"({_show_rows(raw, bad, col, is_file)}). {fix}"
-                )
+                    msg_invalid(src, col, int(bad.sum()), reason, _show_rows(raw, bad, col, is_file), fixes[reason]))
             ledger.drop(reason, int(bad.sum()))
             invalid |= bad
     keep &= ~invalid
@@ -398,10 +390,7 @@ def load_transactions(
         if late.any():
             if after_as_of == "error":
                 raise DataValidationError(
-                    f"{src}: {int(late.sum()):,} rows in {dcol!r} are dated after as_of {as_of_ts.date()} "
-                    f"({_show_rows(raw, late, dcol, is_file)}). If they are typos, fix the source; to analyse "
-                    f"a past date on a longer log pass {_opt('after_as_of', 'drop')}."
-                )
+                    msg_late(src, dcol, int(late.sum()), as_of_ts.date(), _show_rows(raw, late, dcol, is_file)))
             ledger.drop(f"dated after as_of {as_of_ts.date()}", int(late.sum()))
             keep &= ~late
 
@@ -409,11 +398,7 @@ def load_transactions(
     neg = keep & (amount < 0)
     if neg.any():
         if refunds == "error":
-            raise DataValidationError(
-                f"{src}: column {acol!r} has {int(neg.sum()):,} negative amounts (refunds or returns) "
-                f"({_show_rows(raw, neg, acol, is_file)}). Pass {_opt('refunds', 'net')} to subtract them from "
-                f"their order, or {_opt('refunds', 'drop')} to ignore them."
-            )
+            raise DataValidationError(msg_refunds(src, acol, int(neg.sum()), _show_rows(raw, neg, acol, is_file)))
     frame = pd.DataFrame({"customer_id": cust, "order_date": dates, "amount": amount})
     extra = [c for c in raw.columns if c not in (ccol, dcol, acol, ocol)] if keep_cols is None else list(keep_cols)
     for c in extra:
@@ -427,11 +412,8 @@ def load_transactions(
         pos_missing = missing_oid & ~neg
         if pos_missing.any():
             if on_invalid == "error":
-                raise DataValidationError(
-                    f"{src}: column {ocol!r} is empty for {int(pos_missing.sum()):,} purchase rows "
-                    f"({_show_rows(raw, pos_missing, ccol, is_file)}). Fill them in, or pass "
-                    f"{_opt('on_invalid', 'drop')}."
-                )
+                raise DataValidationError(msg_missing_order_id(
+                    src, ocol, int(pos_missing.sum()), _show_rows(raw, pos_missing, ccol, is_file)))
             ledger.drop("missing order id", int(pos_missing.sum()))
             keep &= ~pos_missing
         if refunds == "net" and neg_missing.any():
@@ -459,12 +441,7 @@ def load_transactions(
         owners = frame.groupby("order_id", sort=False)["customer_id"].nunique()
         shared = owners[owners > 1]
         if len(shared):
-            ex = ", ".join(repr(o) for o in shared.index[:_MAX_SHOWN])
-            raise DataValidationError(
-                f"{src}: {len(shared):,} order ids belong to more than one customer (e.g. {ex}) in "
-                f"{ocol or 'the synthesised order id'!r}. Check the order id column "
-                f"({_opt('order_col', ocol) if ocol else 'order_col'})."
-            )
+            raise DataValidationError(msg_shared_orders(src, len(shared), list(shared.index[:_MAX_SHOWN]), ocol))
         is_refund_row = frame["amount"] < 0
         g = frame.groupby("order_id", sort=False)
         agg = {"customer_id": "first", "amount": "sum"}
@@ -507,11 +484,7 @@ def load_transactions(
     out["amount"] = out["amount"].astype("float64")
     out["order_date"] = out["order_date"].astype("datetime64[ns]")
     if len(out) == 0:
-        raise DataValidationError(
-            f"{src}: no orders remain after applying the policies ({', '.join(f'{k}: {v:,}' for k, v in ledger.dropped.items())}). "
-            f"Check {_opt('as_of', str(pd.Timestamp(as_of).date()) if as_of is not None else 'YYYY-MM-DD')} "
-            "and the refund/invalid-row policies."
-        )
+        raise DataValidationError(msg_no_orders(src, ledger.dropped, as_of))
     ledger.orders = len(out)
     ledger.customers = len(factorize_ids(out["customer_id"])[1])  # remembered for the analyses
     ledger.first_date = str(out["order_date"].iloc[0].date())
@@ -690,7 +663,7 @@ def load_spend(
     np.float64(1200.5)
     """
     src = _describe(source)
-    is_file = not isinstance(source, pd.DataFrame)
+    is_file = _names_lines(source)
     raw = _read_raw(source, what="spend ledger", str_cols=(month_col, channel_col, kind_col))
     if isinstance(source, pd.DataFrame):
         raw = raw.reset_index(drop=True)
@@ -769,7 +742,7 @@ def load_subscriptions(
     [False, True]
     """
     src = _describe(source)
-    is_file = not isinstance(source, pd.DataFrame)
+    is_file = _names_lines(source)
     raw = _read_raw(source, what="subscriptions", str_cols=(subscription_col, customer_col))
     if isinstance(source, pd.DataFrame):
         raw = raw.reset_index(drop=True)
