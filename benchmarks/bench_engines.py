@@ -265,6 +265,38 @@ def kit_kpis(tx):
 KIT = {"rfm": kit_rfm, "cohort": kit_cohort, "kpis": kit_kpis}
 
 
+def _engine_cohort(orders):
+    from relmkt_helpers.engine import cohort_activity
+    from relmkt_helpers.engine.reductions import month_label
+
+    c = cohort_activity(orders, as_of=AS_OF)
+    return pd_frame(cohort=month_label(c["cohort"]), month=month_label(c["period"]), active=c["customers"])
+
+
+def _engine_kpis(orders):
+    from relmkt_helpers.engine import monthly_counts
+
+    k = monthly_counts(orders, as_of=AS_OF).reset_index()
+    return k.rename(columns={"customers_active": "active", "customers_new": "new"})[
+        ["month", "orders", "revenue", "active", "new"]]
+
+
+def pd_frame(**cols):
+    import pandas as pd
+
+    return pd.DataFrame({k: (pd.Series(v.astype(str)) if hasattr(v, "freq") else pd.Series(v).reset_index(drop=True))
+                         for k, v in cols.items()})
+
+
+#: the kit's engine path (relmkt_helpers.engine), reshaped to the same long results
+KIT_ENGINE = {
+    "rfm": lambda o: __import__("relmkt_helpers.engine", fromlist=["rfm_summary"]).rfm_summary(
+        o, observation_end=AS_OF, freq="D").reset_index(),
+    "cohort": _engine_cohort,
+    "kpis": _engine_kpis,
+}
+
+
 # =====================================================================================
 # results in one shape, and the comparison
 # =====================================================================================
@@ -366,6 +398,15 @@ def child(reduction: str, variant: str, raw: Path, canonical: Path, repeats: int
         def step():
             t = con.read_parquet(raw, table_name="orders")
             return IBIS[reduction](t, AS_OF).to_pandas()
+    elif variant == "kit-duckdb":  # the kit's engine: contract + one Ibis reduction, on the file (issue 13)
+        from relmkt_helpers.engine import DuckDBSession, open_orders
+
+        import_s = time.perf_counter() - t0
+        session = DuckDBSession()
+
+        def step():
+            with open_orders(raw, session=session) as orders:
+                return KIT_ENGINE[reduction](orders)
     elif variant == "sqlglot":
         import duckdb
         import sqlglot  # noqa: F401

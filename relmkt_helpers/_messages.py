@@ -33,6 +33,8 @@ OPTION_FLAGS = {
     "duplicates": "--duplicates",
     "date_format": "--date-format",
     "timezone": "--timezone",
+    "engine": "--engine",
+    "memory_limit": "--memory-limit",
 }
 #: options whose flag carries no value: (python name, value) -> flag
 SWITCH_FLAGS = {("after_as_of", "drop"): "--drop-after-as-of", ("dayfirst", True): "--dayfirst",

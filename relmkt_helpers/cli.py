@@ -46,6 +46,13 @@ def _add_contract_options(p: argparse.ArgumentParser, *, report: bool) -> None:
     g.add_argument("--duplicates", choices=("auto", "drop", "keep", "error"), default="auto",
                    help="rows equal in every column: auto (default: drop with order ids, keep without), drop, keep, "
                         "error")
+    e = p.add_argument_group("engine (who reads the data; see relmkt_helpers/engine)")
+    e.add_argument("--engine", choices=("auto", "pandas", "duckdb"), default="auto",
+                   help="duckdb reads Parquet files, folders (hive partitions too) and globs where they lie; "
+                        "auto (default) uses it for folders and globs, pandas for single files")
+    e.add_argument("--memory-limit", default=None, metavar="SIZE",
+                   help="DuckDB's memory limit, e.g. 4GB or 50%% (default: half of this machine); it spills beyond "
+                        "it to a temporary folder that is removed afterwards")
     if report:
         g.add_argument("--as-of", default=None, metavar="YYYY-MM-DD",
                        help="leave out rows after this date (the default month is the last complete one up to it)")
@@ -61,7 +68,7 @@ def _contract(args: argparse.Namespace) -> dict:
     return dict(customer_col=args.customer_col, date_col=args.date_col, amount_col=args.amount_col,
                 order_col=args.order_col, date_format=args.date_format, dayfirst=args.dayfirst,
                 timezone=args.timezone, refunds=args.refunds, duplicates=args.duplicates,
-                on_invalid=args.on_invalid)
+                on_invalid=args.on_invalid, engine=args.engine, memory_limit=args.memory_limit)
 
 
 def _parse_value(text: str):

@@ -226,6 +226,8 @@ def load_transactions(
     after_as_of: str = "error",
     keep_cols: list[str] | None = None,
     prepared_path: str | Path | None = None,
+    engine: str = "auto",
+    memory_limit: str | int | None = None,
 ) -> LoadedTransactions:
     """Load a transaction log into the canonical one-row-per-order frame, with a row ledger.
 
@@ -263,6 +265,14 @@ def load_transactions(
         Policy for rows dated after ``as_of``.
     keep_cols : list of str, optional
         Extra columns to carry (first value per order). Default: every other column.
+    engine : {"auto", "pandas", "duckdb"}
+        Who reads and validates ``source``. ``"duckdb"`` reads Parquet files, folders of Parquet
+        files (hive partitions too) and globs where they lie, and DuckDB relations, and applies
+        this same contract there (:mod:`relmkt_helpers.engine`); ``"auto"`` (default) uses it for
+        folders, globs and relations and pandas for everything else.
+    memory_limit : str or int, optional
+        DuckDB's memory limit (``"4GB"``, ``"50%"``); default half of the machine. DuckDB spills
+        beyond it to a temporary folder, removed afterwards.
     prepared_path : path, optional
         A canonical copy of ``source`` already validated with these options (``relmkt report``
         writes one per report and passes it to every notebook). Read instead of ``source``
@@ -302,6 +312,20 @@ def load_transactions(
     _check_choice("after_as_of", after_as_of, ("error", "drop"))
     if prepared_path and Path(prepared_path).is_file() and is_canonical(prepared_path):
         source, customer_col, date_col, amount_col, order_col = Path(prepared_path), *CANONICAL_COLUMNS
+        engine = "pandas"
+    from .engine.api import resolve_engine
+
+    if resolve_engine(source, engine) == "duckdb":
+        from .engine.api import load_with_engine
+
+        if dayfirst is not None:
+            raise ParameterError(
+                "dayfirst is applied by the pandas contract to text dates; pass engine='pandas' (command line: "
+                "--engine pandas), or store the dates as a date or timestamp column.")
+        return load_with_engine(source, memory_limit=memory_limit, customer_col=customer_col, date_col=date_col,
+                                amount_col=amount_col, order_col=order_col, as_of=as_of, date_format=date_format,
+                                timezone=timezone, refunds=refunds, duplicates=duplicates, on_invalid=on_invalid,
+                                after_as_of=after_as_of, keep_cols=keep_cols)
     if isinstance(source, (str, Path)) and str(source).strip() and is_canonical(source):
         return _load_canonical(Path(source), customer_col=customer_col, date_col=date_col, amount_col=amount_col,
                                order_col=order_col, as_of=as_of, after_as_of=after_as_of, keep_cols=keep_cols)

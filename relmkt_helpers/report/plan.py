@@ -48,6 +48,8 @@ class LoadOptions:
     duplicates: str = "auto"
     on_invalid: str = "error"
     as_of: str | None = None
+    engine: str = "auto"
+    memory_limit: str | None = None
 
     def loader_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``load_transactions``; options at their default are left out."""

@@ -1,0 +1,277 @@
+"""The engine (issue 13): DuckDB applies the data contract and the reductions with the pandas path's results.
+
+Equality is the contract: the same orders, the same ledger and the same error messages as
+``load_transactions``; the same per-customer summary, monthly counts and cohort activity as the
+pandas/numpy functions (counts exactly, money to 1e-12 relative), on the bundled data and on
+generated logs.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from relmkt_helpers.clv.prep import rfm_summary as pandas_rfm
+from relmkt_helpers.cohorts import retention_matrix
+from relmkt_helpers.engine import (DuckDBSession, cohort_activity, load_with_engine, monthly_counts, open_orders,
+                                   resolve_engine, rfm_summary)
+from relmkt_helpers.errors import DataValidationError, ParameterError
+from relmkt_helpers.io import load_transactions
+from relmkt_helpers.kpis import monthly_summary
+
+MONEY_RTOL = 1e-12
+
+
+def _typed_parquet(path: Path, source: str) -> Path:
+    """The bundled CSV as a Parquet file with typed columns (what a warehouse export looks like)."""
+    from relmkt_helpers.config import resolve_input
+
+    raw = pd.read_csv(resolve_input(source), dtype={"customer_id": str, "order_id": str})
+    raw["order_date"] = pd.to_datetime(raw["order_date"]).astype("datetime64[us]")
+    raw.to_parquet(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module", params=["sample", "cdnow"])
+def bundled(request, tmp_path_factory):
+    path = _typed_parquet(tmp_path_factory.mktemp("engine") / f"{request.param}.parquet", request.param)
+    tx, ledger = load_transactions(path)
+    with DuckDBSession(memory_limit="2GB") as session:
+        with open_orders(path, session=session) as orders:
+            yield path, tx, ledger, orders
+
+
+def assert_same_orders(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    a = a.sort_values("order_id", kind="stable").reset_index(drop=True)
+    b = b.sort_values("order_id", kind="stable").reset_index(drop=True)
+    assert list(a.columns) == list(b.columns)
+    assert a["customer_id"].tolist() == b["customer_id"].tolist()
+    assert a["order_id"].tolist() == b["order_id"].tolist()
+    assert (a["order_date"].to_numpy() == b["order_date"].to_numpy()).all()
+    np.testing.assert_allclose(b["amount"].to_numpy(), a["amount"].to_numpy(), rtol=MONEY_RTOL, atol=0)
+    for col in a.columns[4:]:
+        assert a[col].astype(str).tolist() == b[col].astype(str).tolist(), col
+
+
+def assert_same_ledger(a, b) -> None:
+    da, db = a.to_dict(), b.to_dict()
+    da.pop("source"), db.pop("source")
+    assert da == db
+
+
+def test_bundled_data_same_orders_and_ledger(bundled):
+    path, tx, ledger, orders = bundled
+    assert_same_ledger(ledger, orders.ledger)
+    assert_same_orders(tx, orders.to_pandas())
+    assert orders.ledger.source == ledger.source
+
+
+@pytest.mark.parametrize("freq,mult", [("D", 1), ("D", 7), ("W", 1), ("M", 1)])
+def test_bundled_rfm_summary_equal(bundled, freq, mult):
+    path, tx, ledger, orders = bundled
+    end = ledger.last_date
+    want = pandas_rfm(tx, observation_end=end, freq=freq, freq_multiplier=mult)
+    got = rfm_summary(orders, observation_end=end, freq=freq, freq_multiplier=mult)
+    assert got.index.tolist() == want.index.tolist()
+    assert got.attrs == want.attrs
+    for col in ("frequency", "recency", "T"):
+        assert (got[col].to_numpy() == want[col].to_numpy()).all(), col
+    np.testing.assert_allclose(got["monetary_value"], want["monetary_value"], rtol=MONEY_RTOL, atol=1e-300)
+
+
+def test_bundled_monthly_counts_equal(bundled):
+    path, tx, ledger, orders = bundled
+    want = monthly_summary(tx)
+    got = monthly_counts(orders)
+    want = want[want["orders"] > 0]
+    assert got.index.equals(want.index)
+    for col in ("orders", "customers_active", "customers_new", "customers_returning", "customers_reactivated"):
+        assert (got[col].to_numpy() == want[col].to_numpy()).all(), col
+    np.testing.assert_allclose(got["revenue"], want["revenue"], rtol=MONEY_RTOL)
+
+
+def test_bundled_cohort_activity_equal(bundled):
+    path, tx, ledger, orders = bundled
+    num = retention_matrix(tx, period="M").numerator
+    long = num.stack().rename("customers").reset_index()
+    long = long[long["customers"] > 0]
+    want = pd.DataFrame({"cohort": long["cohort"].map(lambda p: p.ordinal).to_numpy(),
+                         "period": (long["cohort"].map(lambda p: p.ordinal) + long["periods_since_acquisition"]
+                                    ).to_numpy(),
+                         "customers": long["customers"].to_numpy()}).sort_values(["cohort", "period"])
+    got = cohort_activity(orders)
+    month0 = pd.Period("1970-01", "M").ordinal
+    assert got["cohort"].tolist() == (want["cohort"] - month0).tolist()
+    assert got["period"].tolist() == (want["period"] - month0).tolist()
+    assert got["customers"].tolist() == want["customers"].astype(int).tolist()
+    assert int(got["orders"].sum()) == len(tx)
+    np.testing.assert_allclose(got["revenue"].sum(), tx["amount"].sum(), rtol=1e-9)
+
+
+# ------------------------------------------------------------------------------------------------
+# generated logs: refunds, duplicates, same-day orders, month ends, leap days, invalid rows
+# ------------------------------------------------------------------------------------------------
+
+_DAYS = pd.to_datetime(["2023-01-31", "2023-02-28", "2023-03-01", "2024-01-01", "2024-02-28", "2024-02-29",
+                        "2024-03-01", "2024-03-31", "2024-04-30", "2024-12-31"])
+
+
+@st.composite
+def raw_logs(draw):
+    n = draw(st.integers(1, 40))
+    cust = draw(st.lists(st.sampled_from(["a", "b", "c", " d ", "", None]), min_size=n, max_size=n))
+    day = draw(st.lists(st.one_of(st.sampled_from(list(_DAYS)), st.none()), min_size=n, max_size=n))
+    amount = draw(st.lists(st.one_of(st.sampled_from([0.0, 1.5, 10.0, 99.99, -5.0, -10.0, 1e6]),
+                                     st.just(float("nan"))), min_size=n, max_size=n))
+    df = pd.DataFrame({"customer_id": pd.array(cust, dtype="string"),
+                       "order_date": pd.to_datetime(pd.Series(day)).astype("datetime64[us]"),
+                       "amount": amount})
+    if draw(st.booleans()):
+        df["order_id"] = pd.array(draw(st.lists(st.sampled_from(["o1", "o2", "o3", "o4", "", None]),
+                                                min_size=n, max_size=n)), dtype="string")
+    if draw(st.booleans()):
+        df["channel"] = draw(st.lists(st.sampled_from(["web", "shop", None]), min_size=n, max_size=n))
+    repeat = draw(st.lists(st.integers(0, n - 1), max_size=5))
+    return pd.concat([df, df.iloc[repeat]], ignore_index=True)
+
+
+POLICIES = st.fixed_dictionaries({
+    "refunds": st.sampled_from(["net", "drop", "error"]),
+    "duplicates": st.sampled_from(["auto", "drop", "keep", "error"]),
+    "on_invalid": st.sampled_from(["error", "drop"]),
+    "after_as_of": st.sampled_from(["error", "drop"]),
+    "as_of": st.sampled_from([None, "2024-02-29", "2024-12-31"]),
+})
+
+
+@pytest.fixture(scope="module")
+def session():
+    with DuckDBSession(memory_limit="1GB", threads=1) as s:
+        yield s
+
+
+def _outcome(fn):
+    try:
+        return "ok", fn()
+    except (DataValidationError, ParameterError) as exc:
+        return type(exc).__name__, str(exc)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
+          derandomize=True)
+@given(raw=raw_logs(), policies=POLICIES)
+def test_generated_logs_same_as_pandas(session, raw, policies):
+    want = _outcome(lambda: load_transactions(raw, **policies))
+    with_engine = _outcome(lambda: _engine_load(session, raw, policies))
+    assert want[0] == with_engine[0], (want, with_engine)
+    if want[0] != "ok":
+        assert with_engine[1] == want[1]
+        return
+    (tx, ledger), (etx, eledger, orders) = want[1], with_engine[1]
+    assert_same_ledger(ledger, eledger)
+    assert_same_orders(tx, etx)
+    end = ledger.last_date
+    for freq in ("D", "W", "M"):
+        a = pandas_rfm(tx, observation_end=end, freq=freq)
+        b = rfm_summary(orders, observation_end=end, freq=freq)
+        assert a.index.tolist() == b.index.tolist()
+        np.testing.assert_array_equal(a[["frequency", "recency", "T"]].to_numpy(),
+                                      b[["frequency", "recency", "T"]].to_numpy())
+        np.testing.assert_allclose(b["monetary_value"], a["monetary_value"], rtol=MONEY_RTOL, atol=1e-9)
+
+
+def _engine_load(session, raw, policies):
+    from relmkt_helpers.engine import engine_orders, open_source
+
+    orders = engine_orders(open_source(session, raw), session, **policies)
+    return orders.to_pandas(), orders.ledger, orders
+
+
+# ------------------------------------------------------------------------------------------------
+# inputs where they lie, and bad input
+# ------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def sample_tx():
+    from relmkt_helpers.config import resolve_input
+
+    return load_transactions(resolve_input("sample")).transactions
+
+
+def _write_hive(tx: pd.DataFrame, root: Path) -> None:
+    raw = tx.assign(order_date=tx["order_date"].astype("datetime64[us]"))
+    for month, part in raw.groupby(raw["order_date"].dt.strftime("%Y-%m")):
+        d = root / f"month={month}"
+        d.mkdir(parents=True)
+        part.drop(columns=[]).to_parquet(d / "part-0.parquet", index=False)
+
+
+def test_folder_glob_and_relation_give_the_same_orders(tmp_path, sample_tx):
+    import duckdb
+
+    _write_hive(sample_tx, tmp_path / "lake")
+    want = sample_tx
+    for source in (tmp_path / "lake", str(tmp_path / "lake" / "*" / "*.parquet"),
+                   duckdb.sql(f"select * from read_parquet('{tmp_path}/lake/*/*.parquet')")):
+        assert resolve_engine(source) == "duckdb"
+        tx, ledger = load_with_engine(source, keep_cols=[c for c in want.columns[4:]], memory_limit="1GB")
+        assert ledger.rows_read == len(want) and ledger.rows_used == len(want)
+        assert_same_orders(want, tx)
+
+
+def test_folder_with_disagreeing_types_is_a_clear_error(tmp_path):
+    for i, amount in enumerate([[1.0, 2.0], ["1.0", "x"]]):
+        d = tmp_path / f"part{i}"
+        d.mkdir()
+        pd.DataFrame({"customer_id": ["a", "b"], "order_date": pd.to_datetime(["2024-01-01"] * 2),
+                      "amount": amount}).to_parquet(d / "x.parquet")
+    with pytest.raises(DataValidationError, match=r"disagree on the type of column 'amount'.*part0.*part1"):
+        load_with_engine(tmp_path)
+
+
+def test_empty_glob_and_empty_folder(tmp_path):
+    with pytest.raises(DataValidationError, match="matches no file"):
+        load_with_engine(str(tmp_path / "*.parquet"))
+    with pytest.raises(DataValidationError, match="holds no Parquet files"):
+        load_with_engine(tmp_path)
+
+
+def test_errors_in_a_folder_name_the_file_and_row(tmp_path):
+    for i, amount in enumerate([[1.0, 2.0], [3.0, float("nan")]]):
+        pd.DataFrame({"customer_id": ["a", "b"], "order_date": pd.to_datetime(["2024-01-01"] * 2),
+                      "amount": amount}).to_parquet(tmp_path / f"p{i}.parquet")
+    with pytest.raises(DataValidationError, match=r"non-numeric amount \(.*p1\.parquet row 1: nan\)"):
+        load_with_engine(tmp_path)
+
+
+def test_csv_needs_the_pandas_engine(tmp_path):
+    with pytest.raises(ParameterError, match="--engine pandas"):
+        from relmkt_helpers.config import resolve_input
+
+        load_with_engine(resolve_input("sample"))
+
+
+def test_spill_folder_removed_after_success_and_failure(tmp_path):
+    before = set(glob.glob(os.path.join(tempfile.gettempdir(), f"relmkt-duckdb-{os.getpid()}-*")))
+    s = DuckDBSession(memory_limit="256MB")
+    assert os.path.isdir(s.temp_dir)
+    s.close()
+    assert not os.path.exists(s.temp_dir)
+    with pytest.raises(DataValidationError):
+        load_with_engine(str(tmp_path / "none*.parquet"))
+    after = set(glob.glob(os.path.join(tempfile.gettempdir(), f"relmkt-duckdb-{os.getpid()}-*")))
+    assert after <= before
+
+
+def test_memory_limit_words():
+    with pytest.raises(ParameterError, match="--memory-limit"):
+        DuckDBSession(memory_limit="lots")
+    with pytest.raises(ParameterError, match="below 64 MB"):
+        DuckDBSession(memory_limit="10MB")
