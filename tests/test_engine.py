@@ -275,3 +275,33 @@ def test_memory_limit_words():
         DuckDBSession(memory_limit="lots")
     with pytest.raises(ParameterError, match="below 64 MB"):
         DuckDBSession(memory_limit="10MB")
+
+
+def test_memory_limit_too_small_is_a_clear_error_and_leaves_nothing(tmp_path):
+    from relmkt_helpers.engine import EngineError
+
+    rng = np.random.default_rng(1)
+    n = 1_000_000
+    pd.DataFrame({"customer_id": pd.array(rng.integers(0, 100_000, n).astype(str), dtype="string"),
+                  "order_date": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 700, n), unit="D"),
+                  "amount": rng.gamma(2.0, 20.0, n)}).astype({"order_date": "datetime64[us]"}).to_parquet(
+        tmp_path / "big.parquet")
+    root = tmp_path / "spill"
+    root.mkdir()
+    session = DuckDBSession(memory_limit="70MB", temp_root=root)
+    with pytest.raises(EngineError, match=r"ran out of its memory limit.*--memory-limit \d+GB"):
+        with open_orders(tmp_path / "big.parquet", session=session):
+            pass
+    session.close()
+    assert list(root.iterdir()) == []
+
+
+def test_command_line_validate_reads_a_folder(tmp_path, sample_tx, capsys):
+    from relmkt_helpers.cli import main
+
+    _write_hive(sample_tx, tmp_path / "lake")
+    assert main(["validate", "--data", str(tmp_path / "lake"), "--memory-limit", "1GB", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert f'"rows_read": {len(sample_tx)}' in out and '"orders": ' in out
+    assert main(["validate", "--data", str(tmp_path / "lake"), "--engine", "pandas"]) == 2
+    assert "--engine duckdb" in capsys.readouterr().err

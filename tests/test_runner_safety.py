@@ -262,8 +262,9 @@ def test_remove_stale_takes_only_dead_runs_leftovers(tmp_path):
     scratch.mkdir()
     gone = dead_pid()
     stale = [_folder(out / f".2025-12.partial-{gone}", "x"), _folder(out / f".2025-11.old-{gone}", "x"),
-             _folder(scratch / f"relmkt-report-{gone}-abc", "x")]
+             _folder(scratch / f"relmkt-report-{gone}-abc", "x"), _folder(scratch / f"relmkt-duckdb-{gone}-q1", "x")]
     live = [_folder(out / f".2025-12.partial-{os.getpid()}", "x"), _folder(scratch / f"relmkt-report-{os.getpid()}-d", "x"),
+            _folder(scratch / f"relmkt-duckdb-{os.getpid()}-q2", "x"),
             _folder(out / "2025-10", "a report"), _folder(scratch / "someone-elses", "x")]
     removed = _fs.remove_stale(out, scratch)
     assert sorted(removed) == sorted(stale)
