@@ -75,9 +75,9 @@ def save_metrics(metrics: Mapping[str, Any], path: str | Path | None) -> None:
         p.write_text(json.dumps(clean, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def save_table(table: pd.DataFrame, output_dir: str | Path | None, name: str, *, index: bool | None = None
-               ) -> Path | None:
-    """Write a table as CSV into the report folder (skip if ``output_dir`` is empty).
+def save_table(table: pd.DataFrame, output_dir: str | Path | None, name: str, *, index: bool | None = None,
+               parquet: bool = True) -> Path | None:
+    """Write a table as CSV, and as Parquet beside it, into the report folder (skip if ``output_dir`` is empty).
 
     The runner injects ``output_dir`` (the report folder being built); a notebook
     run by hand leaves it empty and nothing is written. The file is written by
@@ -96,6 +96,9 @@ def save_table(table: pd.DataFrame, output_dir: str | Path | None, name: str, *,
     index : bool, optional
         Write the index as the first column(s). Default: when it carries
         information (it has a name, or is not a plain ``0 .. n-1`` range).
+    parquet : bool
+        Also write ``<name>.parquet`` (same columns, typed; timestamps in microseconds, which
+        Spark and every warehouse read): what a data team loads back into its lake.
 
     Returns
     -------
@@ -137,7 +140,14 @@ def save_table(table: pd.DataFrame, output_dir: str | Path | None, name: str, *,
         elif pd.api.types.is_datetime64_any_dtype(values) and (values.dropna() == values.dropna().dt.normalize()).all():
             frame[col] = values.dt.date
     try:
-        pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), path)
+        arrow = pa.Table.from_pandas(frame, preserve_index=False)
+        pacsv.write_csv(arrow, path)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):  # exotic dtypes: pandas' writer
+        arrow = None
         frame.to_csv(path, index=False, float_format="%.17g")
+    if parquet and arrow is not None:
+        import pyarrow.parquet as pq
+
+        pq.write_table(arrow.replace_schema_metadata(None), path.with_suffix(".parquet"), coerce_timestamps="us",
+                       allow_truncated_timestamps=True)
     return path

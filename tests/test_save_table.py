@@ -45,3 +45,19 @@ def test_same_table_same_bytes(tmp_path):
     a = save_table(t, tmp_path / "a", "t.csv").read_bytes()
     b = save_table(t.copy(), tmp_path / "b", "t.csv").read_bytes()
     assert a == b
+
+
+def test_parquet_copy_beside_the_csv_reads_back_typed(tmp_path):
+    import pyarrow.parquet as pq
+
+    t = pd.DataFrame({"clv": [12.5, np.nan], "seen_at": pd.to_datetime(["2024-01-02 10:30", "2024-02-03 00:00"])},
+                     index=pd.Index(["007", "c2"], name="customer_id"))
+    save_table(t, tmp_path, "list.csv")
+    back = pd.read_parquet(tmp_path / "list.parquet").set_index("customer_id")
+    assert back.index.tolist() == ["007", "c2"]
+    np.testing.assert_array_equal(back["clv"].to_numpy(), t["clv"].to_numpy())
+    assert back["seen_at"].tolist() == t["seen_at"].tolist()
+    # microseconds, not pandas' nanoseconds: Spark refuses TIMESTAMP(NANOS) columns (issue 14)
+    assert pq.read_schema(tmp_path / "list.parquet").field("seen_at").type.unit == "us"
+    save_table(t, tmp_path, "csv_only.csv", parquet=False)
+    assert not (tmp_path / "csv_only.parquet").exists()

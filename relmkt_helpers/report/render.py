@@ -123,7 +123,7 @@ def _analysis_rows(metrics: Mapping[str, Any], currency: str | None) -> list[dic
 
 
 def write_index(path: Path, metrics: Mapping[str, Any], pages: list[dict[str, Any]], data_name: str,
-                downloads: list[str] | None = None, currency: str | None = None) -> None:
+                downloads: list[tuple[str, str | None]] | None = None, currency: str | None = None) -> None:
     """Write ``index.html`` from the assembled metrics and the rendered pages."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 

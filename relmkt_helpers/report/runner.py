@@ -361,7 +361,8 @@ def _run_notebooks(plan: RunPlan, kpis: Mapping[str, Any], ledger: RowLedger, pe
                                    bool(plan.subscriptions), plan.data, plan.currency)
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         shutil.rmtree(tmp / "metrics")  # merged into metrics.json
-        downloads = sorted(p.name for p in tmp.glob("*.csv"))
+        downloads = [(p.name, p.with_suffix(".parquet").name if p.with_suffix(".parquet").exists() else None)
+                     for p in sorted(tmp.glob("*.csv"))]
         render.write_index(tmp / "index.html", metrics, pages, plan.data.name, downloads, plan.currency or None)
 
         # 4. swap into place atomically: there is never a moment without a report ----
