@@ -126,7 +126,7 @@ _DAYS = pd.to_datetime(["2023-01-31", "2023-02-28", "2023-03-01", "2024-01-01", 
 @st.composite
 def raw_logs(draw):
     n = draw(st.integers(1, 40))
-    cust = draw(st.lists(st.sampled_from(["a", "b", "c", " d ", "", None]), min_size=n, max_size=n))
+    cust = draw(st.lists(st.sampled_from(["a", "b", "c", " d ", "e\u00a0", "\tf", "", None]), min_size=n, max_size=n))
     day = draw(st.lists(st.one_of(st.sampled_from(list(_DAYS)), st.none()), min_size=n, max_size=n))
     amount = draw(st.lists(st.one_of(st.sampled_from([0.0, 1.5, 10.0, 99.99, -5.0, -10.0, 1e6]),
                                      st.just(float("nan"))), min_size=n, max_size=n))
@@ -134,7 +134,7 @@ def raw_logs(draw):
                        "order_date": pd.to_datetime(pd.Series(day)).astype("datetime64[us]"),
                        "amount": amount})
     if draw(st.booleans()):
-        df["order_id"] = pd.array(draw(st.lists(st.sampled_from(["o1", "o2", "o3", "o4", "", None]),
+        df["order_id"] = pd.array(draw(st.lists(st.sampled_from(["o1", "o2", "o3", " o4", "", None]),
                                                 min_size=n, max_size=n)), dtype="string")
     if draw(st.booleans()):
         df["channel"] = draw(st.lists(st.sampled_from(["web", "shop", None]), min_size=n, max_size=n))

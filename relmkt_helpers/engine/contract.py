@@ -87,9 +87,20 @@ def _amounts(col, dtype):
     return a, a.isnull() | a.isnan() | a.isinf()
 
 
-def _ids(col):
-    s = col.cast("string").strip()
-    return s.nullif("")
+_WHITESPACE_EDGES = r"^[\s\p{Z}\x85]+|[\s\p{Z}\x85]+$"  # Unicode white space, as pandas' str.strip()
+
+
+def _maybe_padded(s):
+    """Empty, or not starting and ending with a printable ASCII character other than space: a
+    superset of the ids that stripping would change, found with two cheap pattern tests."""
+    return (s == "") | ~s.re_search(r"^[!-~]") | ~s.re_search(r"[!-~]$")
+
+
+def _ids(col, trim: bool = True):
+    """Ids as text, stripped of white space, empty = missing (as ``load_transactions``); the strip is
+    skipped when the first pass found no id that may need it."""
+    s = col.cast("string")
+    return s.re_replace(_WHITESPACE_EDGES, "").nullif("") if trim else s
 
 
 def engine_orders(
@@ -145,13 +156,33 @@ def engine_orders(
 
     day, oor, fmt = _dates(raw[dcol], schema[dcol], src, dcol, timezone)
     amount, bad_amount = _amounts(raw[acol], schema[acol])
-    shown_as = {c: f"r_{i}" for i, c in enumerate(roles)}  # the input's own values, for messages
-    # one pass over the input, kept in the engine: every later step reads this table, not the file
+    many = source.many_files
+    # First pass: can there be exact duplicates? With order ids that are all present and distinct no
+    # two rows are equal; otherwise one aggregate over every column counts the repeats (usually
+    # none), and only then does a window mark them.
+    # The same pass asks whether any id may need stripping (it rarely does, and stripping every id
+    # costs more than looking at two characters of each).
+    ids = [c for c in (ccol, ocol) if c]
+    first = session.execute(raw.aggregate(
+        n=raw.count(), **({"distinct_oid": raw[ocol].nunique()} if ocol else {}),
+        **{f"pad_{i}": _maybe_padded(raw[c].cast("string")).sum() for i, c in enumerate(ids)}), src).iloc[0]
+    unique_oids = bool(ocol) and int(first["distinct_oid"]) == int(first["n"])
+    trim = {c: bool(first[f"pad_{i}"]) for i, c in enumerate(ids)}
+    if unique_oids:
+        n_dup = 0
+    else:
+        groups = raw.group_by(data_cols).agg(k=raw.count())
+        n_dup = int(session.execute(groups.aggregate(n=(groups.k - 1).sum()), src).iloc[0, 0] or 0)
+    dup = (ibis.row_number().over(group_by=data_cols, order_by=[raw[FILE], raw[ROW]]) > 0) if n_dup else \
+        ibis.literal(False)
+    # Rows of files and DataFrames are found again by their number; other sources keep their raw values
+    shown_as = {} if source.stable_rows else {c: f"r_{i}" for i, c in enumerate(roles)}
+    # one pass over the input, kept in the engine: every later step reads this table, not the source
     base = session.materialize(raw.select(
-        ROW, FILE, *extra, **{v: raw[c] for c, v in shown_as.items()},
-        customer_id=_ids(raw[ccol]), order_date=day, amount=amount,
-        oid=_ids(raw[ocol]) if ocol else ibis.null("string"), oor=oor, bad_amount=bad_amount,
-        dup=ibis.row_number().over(group_by=data_cols, order_by=[raw[FILE], raw[ROW]]) > 0), src)
+        ROW, *([FILE] if many else []), *extra, **{v: raw[c] for c, v in shown_as.items()},
+        customer_id=_ids(raw[ccol], trim[ccol]), order_date=day, amount=amount,
+        **({"oid": _ids(raw[ocol], trim[ocol])} if ocol else {}), oor=oor, bad_amount=bad_amount, dup=dup), src)
+    file_of = base[FILE] if many else ibis.literal("")
     cust, day, amount, oor, bad_amount, dup = (base.customer_id, base.order_date, base.amount, base.oor,
                                                base.bad_amount, base.dup)
     false = ibis.literal(False)
@@ -181,11 +212,14 @@ def engine_orders(
     keep = keep & ~refund_ignored
 
     flags = base.select(
-        ROW, FILE, *extra, *shown_as.values(), customer_id=cust, order_date=day, amount=amount,
+        ROW, *extra, *shown_as.values(), customer_id=cust, order_date=day, amount=amount,
         order_id=oid, f_dup=dup, f_c=inv_c, f_r=inv_r, f_d=inv_d, f_a=inv_a, f_late=late, f_neg=neg,
-        f_pos_missing=pos_missing, f_unmatched=unmatched, f_refund_ignored=refund_ignored, f_keep=keep)
+        f_pos_missing=pos_missing, f_unmatched=unmatched, f_refund_ignored=refund_ignored, f_keep=keep,
+        **{FILE: file_of})
     counts = session.execute(flags.aggregate(
-        n=flags.count(), **{k: flags[k].sum() for k in flags.columns if k.startswith("f_")}), src).iloc[0]
+        n=flags.count(),
+        distinct_orders=flags.f_keep.sum() if unique_oids else flags.order_id.nunique(where=flags.f_keep),
+        **{k: flags[k].sum() for k in flags.columns if k.startswith("f_")}), src).iloc[0]
     n = {k: int(v) if pd.notna(v) else 0 for k, v in counts.items()}
 
     ledger = RowLedger(source=src, rows_read=n["n"])
@@ -195,10 +229,20 @@ def engine_orders(
             "produced it.")
 
     def shown(flag: str, col: str) -> str:
-        rows = session.execute(flags.filter(flags[flag]).order_by([flags[FILE], flags[ROW]])
-                               .select(ROW, FILE, v=flags[shown_as[col]]).limit(_MAX_SHOWN), src)
-        labels = [(f"{f} row {r}" if source.many_files else f"row {r}") for r, f in zip(rows[ROW], rows[FILE])]
-        values = rows["v"].tolist()
+        """The first flagged rows, named as in the input, with the input's own value of ``col``."""
+        picked = flags.filter(flags[flag]).order_by([flags[FILE], flags[ROW]]).limit(_MAX_SHOWN)
+        if shown_as:
+            rows = session.execute(picked.select(ROW, FILE, v=picked[shown_as[col]]), src)
+        else:
+            rows = session.execute(picked.select(ROW, FILE), src)
+            cond = raw[ROW].isin([int(r) for r in rows[ROW]])
+            if many:
+                cond &= raw[FILE].isin(sorted(set(rows[FILE])))
+            found = session.execute(raw.filter(cond).select(ROW, FILE, v=raw[col]), src)
+            value = {(int(r), f if many else ""): v for r, f, v in zip(found[ROW], found[FILE], found["v"])}
+            rows["v"] = [value[(int(r), f)] for r, f in zip(rows[ROW], rows[FILE])]
+        labels = [(f"{f} row {r}" if many else f"row {r}") for r, f in zip(rows[ROW], rows[FILE])]
+        values = list(rows["v"])
         if schema[col].is_string():  # a missing text value reads <NA>, as in the pandas path
             values = [pd.NA if v is None or v != v else v for v in values]
         return _shown(list(zip(labels, values)), n[flag])
@@ -237,8 +281,11 @@ def engine_orders(
     ledger.drop("refund without order id (cannot be matched)", n["f_unmatched"])
     ledger.drop("refund (negative amount) ignored", n["f_refund_ignored"])
 
-    orders, ledger = _collapse(flags.filter(flags.f_keep), extra, ledger, session, src, ocol)
-    orders = session.materialize(orders, src)
+    kept = flags.filter(flags.f_keep)
+    if n["distinct_orders"] == n["f_keep"]:  # no line items: every kept row is an order (no group-by)
+        orders = _single_rows(kept, extra, ledger, session, src)
+    else:
+        orders = _collapse(kept, extra, ledger, session, src, ocol)
     if ledger.orders == 0:
         raise DataValidationError(msg_no_orders(src, ledger.dropped, as_of))
     ledger.check_balanced()
@@ -247,36 +294,37 @@ def engine_orders(
 
 def _collapse(rows, extra: list[str], ledger: RowLedger, session, src: str, ocol: str | None):
     """One row per order id: amounts summed, dated by the earliest purchase row; the ledger's last reasons."""
-    from ibis import _
-
-    owners = rows.group_by("order_id").agg(k=_.customer_id.nunique()).filter(_.k > 1)
-    n_shared = int(session.execute(owners.aggregate(n=owners.count()), src).iloc[0, 0])
-    if n_shared:
-        ex = session.execute(owners.order_by("order_id").limit(_MAX_SHOWN), src)["order_id"].tolist()
-        raise DataValidationError(msg_shared_orders(src, n_shared, ex, ocol))
     is_refund = rows.amount < 0
-    orders = rows.group_by("order_id").agg(
+    order = [rows[FILE], rows[ROW]]
+    orders = session.materialize(rows.group_by("order_id").agg(
         customer_id=rows.customer_id.first(),
+        owners=rows.customer_id.nunique(),
         amount=rows.amount.sum(),
         order_date=rows.order_date.min(where=~is_refund),
         n_rows=rows.count(),
         n_refunds=is_refund.sum(),
-        **{c: rows[c].first(order_by=[rows[FILE], rows[ROW]]) for c in extra},
+        **{c: rows[c].first(order_by=order) for c in extra},
         **{FILE: rows[FILE].min(), ROW: rows[ROW].min()},
-    )
+    ), src)
+    shared = orders.filter(orders.owners > 1)
+    n_shared = int(session.execute(shared.aggregate(n=shared.count()), src).iloc[0, 0])
+    if n_shared:
+        ex = session.execute(shared.order_by("order_id").limit(_MAX_SHOWN), src)["order_id"].tolist()
+        raise DataValidationError(msg_shared_orders(src, n_shared, ex, ocol))
     refund_only = orders.order_date.isnull()
     full = orders.order_date.notnull() & (orders.amount <= 0) & (orders.n_refunds > 0)
+    kept = ~refund_only & ~full
     stats = session.execute(orders.aggregate(
         refund_only_rows=refund_only.ifelse(orders.n_rows, 0).sum(),
         full_rows=full.ifelse(orders.n_rows, 0).sum(),
         refunds_all=orders.n_refunds.sum(),
         refunds_full=full.ifelse(orders.n_refunds, 0).sum(),
         refunds_only=refund_only.ifelse(orders.n_refunds, 0).sum(),
-        used=(~refund_only & ~full).ifelse(orders.n_rows, 0).sum(),
-        n_orders=(~refund_only & ~full).ifelse(1, 0).sum(),
-        customers=orders.customer_id.nunique(where=~refund_only & ~full),
-        first=orders.order_date.min(where=~refund_only & ~full),
-        last=orders.order_date.max(where=~refund_only & ~full),
+        used=kept.ifelse(orders.n_rows, 0).sum(),
+        n_orders=kept.ifelse(1, 0).sum(),
+        customers=orders.customer_id.nunique(where=kept),
+        first=orders.order_date.min(where=kept),
+        last=orders.order_date.max(where=kept),
     ), src).iloc[0]
     val = {k: (int(v) if pd.notna(v) and not isinstance(v, pd.Timestamp) else v) for k, v in stats.items()}
     ledger.drop("refund whose order is not in the data", val["refund_only_rows"] or 0)
@@ -289,6 +337,19 @@ def _collapse(rows, extra: list[str], ledger: RowLedger, session, src: str, ocol
     if ledger.orders:
         ledger.first_date = str(pd.Timestamp(val["first"]).date())
         ledger.last_date = str(pd.Timestamp(val["last"]).date())
-    kept = orders.filter(~refund_only & ~full)
-    out = kept.select(*CANONICAL_COLUMNS, *extra, ROW, FILE)
-    return out, ledger
+    return orders.filter(kept).select(*CANONICAL_COLUMNS, *extra, ROW, FILE)
+
+
+def _single_rows(rows, extra: list[str], ledger: RowLedger, session, src: str):
+    """Every row its own order: a negative one is a refund of an order not in the data (as in the pandas path)."""
+    orphan = rows.amount < 0
+    stats = session.execute(rows.aggregate(
+        orphans=orphan.sum(), n_orders=(~orphan).sum(), customers=rows.customer_id.nunique(where=~orphan),
+        first=rows.order_date.min(where=~orphan), last=rows.order_date.max(where=~orphan)), src).iloc[0]
+    ledger.drop("refund whose order is not in the data", int(stats["orphans"] or 0))
+    ledger.rows_used = ledger.orders = int(stats["n_orders"] or 0)
+    ledger.customers = int(stats["customers"] or 0)
+    if ledger.orders:
+        ledger.first_date = str(pd.Timestamp(stats["first"]).date())
+        ledger.last_date = str(pd.Timestamp(stats["last"]).date())
+    return rows.filter(~orphan).select(*CANONICAL_COLUMNS, *extra, ROW, FILE)

@@ -113,3 +113,80 @@ def month_label(code) -> pd.PeriodIndex:
     import numpy as np
 
     return pd.PeriodIndex(np.asarray(code, dtype="int64").astype("datetime64[M]"), freq="M")
+
+
+def calibration_holdout_expr(orders, *, calibration_end: Any, observation_end: Any, freq: str = "W",
+                             freq_multiplier: float = 1):
+    """:func:`relmkt_helpers.clv.prep.calibration_holdout`: the calibration window's RFM summary, and per
+    customer the distinct holdout periods with a purchase and the mean of their summed amounts."""
+    import ibis
+
+    cal = rfm_summary_expr(orders, observation_end=calibration_end, freq=freq, freq_multiplier=freq_multiplier)
+    lo, hi = (ibis.timestamp(pd.Timestamp(d).normalize()) for d in (calibration_end, observation_end))
+    h = orders.filter((orders.order_date > lo) & (orders.order_date <= hi))
+    h = h.mutate(p=period_code(h.order_date, freq))
+    pairs = h.group_by(["customer_id", "p"]).agg(v=h.amount.sum())
+    per = pairs.group_by("customer_id").agg(n=pairs.count(), total=pairs.v.sum())
+    j = cal.left_join(per, "customer_id")
+    duration = (_end_period(observation_end, freq) - _end_period(calibration_end, freq)) / freq_multiplier
+    return j.select(
+        customer_id=cal.customer_id, frequency_cal=cal.frequency, recency_cal=cal.recency, T_cal=cal.T,
+        monetary_value_cal=cal.monetary_value,
+        frequency_holdout=per.n.fill_null(0).cast("float64"),
+        monetary_value_holdout=(per.total / per.n).fill_null(0.0),
+        duration_holdout=ibis.literal(float(duration)),
+    )
+
+
+def customer_orders_expr(orders, *, as_of: Any):
+    """Per customer up to ``as_of``: first and last order day, orders and their total: the inputs of
+    :func:`relmkt_helpers.rfm.rfm_table` (whose scores are then computed on this compact table)."""
+    o = _upto(orders, as_of)
+    return o.group_by("customer_id").agg(first_order=o.order_date.min(), last_order=o.order_date.max(),
+                                         frequency=o.count(), monetary_total=o.amount.sum())
+
+
+def churn_features_expr(orders, *, as_of: Any, window_days: int = 90, channel_col: str | None = None):
+    """:func:`relmkt_helpers.churn.features.churn_features` before its last, per-customer arithmetic:
+    recency, frequency, money, tenure, the gaps between distinct purchase days, the two windows'
+    orders and spend, and the channel of the first order (ties on the first day: smallest order id)."""
+    import ibis
+
+    end = pd.Timestamp(as_of).normalize()
+    o = _upto(orders, end)
+    d = o.order_date.date().delta(ibis.date(_EPOCH), unit="day")
+    o = o.mutate(d=d)
+    e = int((end - pd.Timestamp(_EPOCH)).days)
+    last_w = o.d > e - window_days
+    prev_w = (o.d > e - 2 * window_days) & ~last_w
+    base = o.group_by("customer_id").agg(
+        first_d=o.d.min(), last_d=o.d.max(), frequency=o.count(), monetary_total=o.amount.sum(),
+        orders_last_w=last_w.sum(), orders_prev_w=prev_w.sum(),
+        spend_last_w=last_w.ifelse(o.amount, 0.0).sum(), spend_prev_w=prev_w.ifelse(o.amount, 0.0).sum(),
+        **({"channel": o[channel_col].first(order_by=[o.d, o.order_id], include_null=True)} if channel_col else {}),
+    )
+    days = o.select("customer_id", "d").distinct()
+    days = days.mutate(gap=days.d - days.d.lag().over(ibis.window(group_by="customer_id", order_by="d")))
+    g = days.filter(days.gap.notnull())
+    gaps = g.group_by("customer_id").agg(n_gaps=g.count(), gap_mean=g.gap.mean(), gap_median=g.gap.median(),
+                                         gap_std=g.gap.std(how="sample"))
+    j = base.left_join(gaps, "customer_id")
+    return j.select(
+        customer_id=base.customer_id, recency_days=e - base.last_d, frequency=base.frequency,
+        monetary_total=base.monetary_total, tenure_days=e - base.first_d, n_gaps=gaps.n_gaps.fill_null(0),
+        gap_mean=gaps.gap_mean, gap_median=gaps.gap_median.cast("float64"), gap_std=gaps.gap_std,
+        orders_last_w=base.orders_last_w, orders_prev_w=base.orders_prev_w, spend_last_w=base.spend_last_w,
+        spend_prev_w=base.spend_prev_w, **({"channel": base.channel} if channel_col else {}))
+
+
+def churn_labels_expr(orders, *, as_of: Any, horizon_days: int = 90):
+    """``churned`` per customer acquired on or before ``as_of``: no order in ``(as_of, as_of + H]``
+    (:func:`relmkt_helpers.churn.features.churn_labels`)."""
+    import ibis
+
+    end = pd.Timestamp(as_of).normalize()
+    lo, hi = ibis.timestamp(end), ibis.timestamp(end + pd.Timedelta(days=horizon_days))
+    o = orders
+    per = o.group_by("customer_id").agg(first=o.order_date.min(),
+                                        future=((o.order_date > lo) & (o.order_date <= hi)).sum())
+    return per.filter(per.first <= lo).select("customer_id", churned=per.future == 0)

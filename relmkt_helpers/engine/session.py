@@ -145,6 +145,9 @@ class DuckDBSession:
         """Compute ``expr`` once into a temporary table of this session (DuckDB spills it if needed)."""
         import uuid
 
+        nulls = {c: expr[c].cast("string") for c, t in expr.schema().items() if t.is_null()}
+        if nulls:  # an all-missing column (e.g. from a DataFrame of None) has no type of its own
+            expr = expr.mutate(**nulls)
         return self._guard(lambda: self.con.create_table(f"relmkt_{uuid.uuid4().hex[:12]}", obj=expr, temp=True), what)
 
     def close(self) -> None:

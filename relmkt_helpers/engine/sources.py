@@ -33,6 +33,7 @@ class Source(NamedTuple):
     table: Any  # ibis.Table with the input's columns + _rn (+ _file)
     name: str
     many_files: bool
+    stable_rows: bool = True  # _rn names the same row in every query (files, DataFrames)
 
 
 def is_engine_source(source: Any) -> bool:
@@ -113,13 +114,13 @@ def open_source(session, source: Any, *, what: str = "transactions") -> Source:
         return Source(ibis.memtable(df), "<DataFrame>", False)
     mod = type(source).__module__
     if mod.startswith("ibis"):
-        return Source(source.mutate(**{ROW: ibis.row_number()}), "<Ibis table>", False)
+        return Source(source.mutate(**{ROW: ibis.row_number()}), "<Ibis table>", False, False)
     if mod.lstrip("_").startswith("duckdb"):
         try:
             table = con.sql(source.sql_query())
         except Exception:  # noqa: BLE001 - the relation reads tables of its own connection: fetch it once
             table = ibis.memtable(source.to_arrow_table())
-        return Source(table.mutate(**{ROW: ibis.row_number()}), "<DuckDB relation>", False)
+        return Source(table.mutate(**{ROW: ibis.row_number()}), "<DuckDB relation>", False, False)
     if not isinstance(source, (str, Path)) or not str(source).strip():
         raise ParameterError(
             f"{what}: the engine reads a Parquet file, folder or glob, a DataFrame, a DuckDB relation or an Ibis "
@@ -137,12 +138,13 @@ def open_source(session, source: Any, *, what: str = "transactions") -> Source:
     pattern, files, hive = parquet_files(source)
     check_same_types(con, pattern, files)
     try:
-        table = con.read_parquet(pattern, filename=True, file_row_number=True, hive_partitioning=hive,
-                                 union_by_name=len(files) > 1)
+        many = len(files) > 1  # a single file's rows are named by number alone: no file name per row
+        table = con.read_parquet(pattern, filename=many, file_row_number=True, hive_partitioning=hive,
+                                 union_by_name=many)
     except Exception as exc:  # noqa: BLE001 - DuckDB's IO/Invalid input errors: a damaged or non-Parquet file
         first = str(exc).splitlines()[0][:300]
         raise DataValidationError(
             f"{what} {_describe(source)} could not be read as Parquet: {first}. Export it again."
         ) from None
-    table = table.rename({ROW: "file_row_number", FILE: "filename"})
-    return Source(table, _describe(source), len(files) > 1)
+    table = table.rename({ROW: "file_row_number", **({FILE: "filename"} if many else {})})
+    return Source(table, _describe(source), many)
