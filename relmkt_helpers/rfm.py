@@ -366,7 +366,7 @@ def segment_grid(bins: int = 5) -> pd.DataFrame:
 # ----------------------------------------------------------------------------
 
 def rfm_table(tx: pd.DataFrame, *, as_of: Any = None, bins: int = 5, monetary: str = "total",
-              frequency_breaks: Sequence[int] | None = None) -> pd.DataFrame:
+              frequency_breaks: Sequence[int] | None = None, engine: str = "auto") -> pd.DataFrame:
     """Per-customer recency, frequency and monetary value, their scores and segment.
 
     Parameters
@@ -386,6 +386,11 @@ def rfm_table(tx: pd.DataFrame, *, as_of: Any = None, bins: int = 5, monetary: s
         Fixed F breakpoints instead of quantiles: ``bins`` increasing lower
         bounds in orders, starting at 1. ``(1, 2, 3, 5, 8)`` gives F 1 for one
         order, 2 for two, 3 for 3-4, 4 for 5-7 and 5 for 8 or more.
+
+    engine : {"auto", "pandas", "duckdb"}
+        ``"auto"`` (default): numpy for a DataFrame; the engine for orders opened with
+        :func:`relmkt_helpers.engine.open_orders` (they stay in DuckDB). ``"duckdb"`` runs the
+        same definition (:mod:`relmkt_helpers.engine.reductions`) on DuckDB; results are equal.
 
     Returns
     -------
@@ -425,6 +430,11 @@ def rfm_table(tx: pd.DataFrame, *, as_of: Any = None, bins: int = 5, monetary: s
     b                      30          1             5.0  2  1  1      211
     c                      71          2            16.0  1  2  2      122
     """
+    from .engine.api import on_engine, run_on_engine
+
+    if on_engine(tx, engine):
+        return run_on_engine("rfm_table", tx, as_of=as_of, bins=bins, monetary=monetary,
+                             frequency_breaks=frequency_breaks)
     bins = _check_bins(bins)
     if not (isinstance(monetary, str) and monetary in _MONETARY):
         raise ParameterError(
@@ -433,12 +443,15 @@ def rfm_table(tx: pd.DataFrame, *, as_of: Any = None, bins: int = 5, monetary: s
         )
     breaks = _check_frequency_breaks(frequency_breaks, bins)
     od = _Orders(tx, as_of, "rfm_table")
-    freq = od.count()
-    total = od.spend()
-    last = od.last_day()
-    first = od.first()
+    return rfm_frame(od.customers, first=od.first(), last=od.last_day(), freq=od.count(), total=od.spend(),
+                     as_of_day=od.as_of_day, as_of=od.as_of, bins=bins, monetary=monetary, breaks=breaks)
+
+
+def rfm_frame(customers: pd.Index, *, first: np.ndarray, last: np.ndarray, freq: np.ndarray, total: np.ndarray,
+              as_of_day: int, as_of: str, bins: int, monetary: str, breaks: np.ndarray | None) -> pd.DataFrame:
+    """Scores and segments from per-customer first/last order day, orders and total (shared with the engine)."""
     mean = total / freq
-    recency = od.as_of_day - last
+    recency = as_of_day - last
     r = _quantile_scores(-recency, bins)
     if breaks is None:
         f = _quantile_scores(freq, bins)
@@ -449,17 +462,17 @@ def rfm_table(tx: pd.DataFrame, *, as_of: Any = None, bins: int = 5, monetary: s
         "first_order": _days_to_datetime(first),
         "last_order": _days_to_datetime(last),
         "recency_days": recency,
-        "tenure_days": od.as_of_day - first,
+        "tenure_days": as_of_day - first,
         "frequency": freq,
         "monetary_total": total,
         "monetary_mean": mean,
         "R": r,
         "F": f,
         "M": m,
-    }, index=od.customers)
+    }, index=customers)
     out["rfm_code"] = _rfm_codes(r, f, m, bins)
     out["segment"] = _segment_categorical(_segment_codes(r, f, bins))
-    out.attrs.update({"as_of": od.as_of, "bins": bins, "monetary": monetary,
+    out.attrs.update({"as_of": as_of, "bins": bins, "monetary": monetary,
                       "frequency_breaks": None if breaks is None else tuple(int(b) for b in breaks)})
     return out
 

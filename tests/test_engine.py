@@ -115,6 +115,61 @@ def test_bundled_cohort_activity_equal(bundled):
     np.testing.assert_allclose(got["revenue"].sum(), tx["amount"].sum(), rtol=1e-9)
 
 
+@pytest.mark.parametrize("freq", ["D", "W", "M"])
+def test_bundled_calibration_holdout_equal(bundled, freq):
+    from relmkt_helpers.clv.prep import calibration_holdout as pandas_ch
+    from relmkt_helpers.engine.api import calibration_holdout
+
+    path, tx, ledger, orders = bundled
+    end = pd.Timestamp(ledger.last_date)
+    cal = (end - pd.DateOffset(months=9)).strftime("%Y-%m-%d")
+    want = pandas_ch(tx, calibration_end=cal, observation_end=end, freq=freq)
+    got = calibration_holdout(orders, calibration_end=cal, observation_end=end, freq=freq)
+    assert_same_frame(want, got, money=["monetary_value_cal", "monetary_value_holdout"])
+
+
+def test_bundled_rfm_table_equal(bundled):
+    from relmkt_helpers.engine.api import rfm_table
+    from relmkt_helpers.rfm import rfm_table as pandas_rfm_table
+
+    path, tx, ledger, orders = bundled
+    for as_of in (None, "2024-06-30" if ledger.first_date < "2024-06-30" else None):
+        want = pandas_rfm_table(tx, as_of=as_of)
+        got = rfm_table(orders, as_of=as_of)
+        assert_same_frame(want, got, money=["monetary_total", "monetary_mean"])
+
+
+def test_bundled_churn_features_and_labels_equal(bundled):
+    from relmkt_helpers.churn.features import churn_features as pandas_features
+    from relmkt_helpers.churn.features import churn_labels as pandas_labels
+    from relmkt_helpers.engine.api import churn_features, churn_labels
+
+    path, tx, ledger, orders = bundled
+    as_of = (pd.Timestamp(ledger.last_date) - pd.Timedelta(days=90)).strftime("%Y-%m-%d")
+    want = pandas_features(tx, as_of=as_of)
+    got = churn_features(orders, as_of=as_of)
+    assert_same_frame(want, got, money=["monetary_total", "monetary_mean", "spend_last_w", "spend_prev_w",
+                                        "spend_trend", "gap_mean", "gap_std", "recency_gap_ratio"])
+    y = pandas_labels(tx, as_of=as_of)
+    ye = churn_labels(orders, as_of=as_of)
+    assert ye.index.tolist() == y.index.tolist() and ye.tolist() == y.tolist() and ye.attrs == y.attrs
+
+
+def assert_same_frame(want: pd.DataFrame, got: pd.DataFrame, money: list[str]) -> None:
+    """Same index, columns, dtypes and attrs; counts and labels exactly, money to 1e-12 relative."""
+    assert got.index.tolist() == want.index.tolist()
+    assert list(got.columns) == list(want.columns)
+    assert got.attrs == want.attrs
+    for col in want.columns:
+        assert got[col].dtype == want[col].dtype, col
+        if col in money:
+            np.testing.assert_allclose(got[col].to_numpy(dtype=float), want[col].to_numpy(dtype=float),
+                                       rtol=MONEY_RTOL, atol=1e-12, err_msg=col)
+        else:
+            assert got[col].astype(object).where(got[col].notna(), None).tolist() == \
+                want[col].astype(object).where(want[col].notna(), None).tolist(), col
+
+
 # ------------------------------------------------------------------------------------------------
 # generated logs: refunds, duplicates, same-day orders, month ends, leap days, invalid rows
 # ------------------------------------------------------------------------------------------------
@@ -185,6 +240,29 @@ def test_generated_logs_same_as_pandas(session, raw, policies):
         np.testing.assert_array_equal(a[["frequency", "recency", "T"]].to_numpy(),
                                       b[["frequency", "recency", "T"]].to_numpy())
         np.testing.assert_allclose(b["monetary_value"], a["monetary_value"], rtol=MONEY_RTOL, atol=1e-9)
+    _same_reductions(tx, orders, ledger)
+
+
+def _same_reductions(tx, orders, ledger):
+    """Every other engine reduction equals its pandas function on a generated log."""
+    from relmkt_helpers.churn.features import churn_features as pandas_features
+    from relmkt_helpers.churn.features import churn_labels as pandas_labels
+    from relmkt_helpers.engine.api import churn_features, churn_labels, rfm_table
+    from relmkt_helpers.rfm import rfm_table as pandas_rfm_table
+
+    assert_same_frame(pandas_rfm_table(tx, bins=3), rfm_table(orders, bins=3), money=["monetary_total", "monetary_mean"])
+    mid = pd.Timestamp(ledger.first_date) + (pd.Timestamp(ledger.last_date) - pd.Timestamp(ledger.first_date)) / 2
+    money = ["monetary_total", "monetary_mean", "spend_last_w", "spend_prev_w", "spend_trend", "gap_mean", "gap_std",
+             "recency_gap_ratio"]
+    assert_same_frame(pandas_features(tx, as_of=mid, window_days=30), churn_features(orders, as_of=mid, window_days=30),
+                      money=money)
+    assert pandas_labels(tx, as_of=mid, horizon_days=60).tolist() == churn_labels(orders, as_of=mid,
+                                                                                  horizon_days=60).tolist()
+    want = monthly_summary(tx)
+    want = want[want["orders"] > 0]
+    got = monthly_counts(orders)
+    for col in ("orders", "customers_active", "customers_new", "customers_returning", "customers_reactivated"):
+        assert got[col].tolist() == want[col].astype(int).tolist(), col
 
 
 def _engine_load(session, raw, policies):
@@ -305,3 +383,29 @@ def test_command_line_validate_reads_a_folder(tmp_path, sample_tx, capsys):
     assert f'"rows_read": {len(sample_tx)}' in out and '"orders": ' in out
     assert main(["validate", "--data", str(tmp_path / "lake"), "--engine", "pandas"]) == 2
     assert "--engine duckdb" in capsys.readouterr().err
+
+
+def test_public_functions_take_engine(sample_tx):
+    """engine= on the public functions: "duckdb" on a frame in memory gives the pandas result; orders that live in
+    the engine are reduced there under "auto" and refused under "pandas"."""
+    from relmkt_helpers.churn.features import churn_features as features
+    from relmkt_helpers.clv.prep import calibration_holdout as ch
+    from relmkt_helpers.rfm import rfm_table as rfm_tab
+
+    tx = sample_tx[sample_tx["order_date"] <= "2024-06-30"]
+    assert_same_frame(pandas_rfm(tx, observation_end="2024-06-30", freq="W"),
+                      pandas_rfm(tx, observation_end="2024-06-30", freq="W", engine="duckdb"), money=["monetary_value"])
+    assert_same_frame(rfm_tab(tx), rfm_tab(tx, engine="duckdb"), money=["monetary_total", "monetary_mean"])
+    assert_same_frame(ch(tx, calibration_end="2024-01-31", observation_end="2024-06-30", freq="W"),
+                      ch(tx, calibration_end="2024-01-31", observation_end="2024-06-30", freq="W", engine="duckdb"),
+                      money=["monetary_value_cal", "monetary_value_holdout"])
+    assert_same_frame(features(tx, as_of="2024-03-31"), features(tx, as_of="2024-03-31", engine="duckdb"),
+                      money=["monetary_total", "monetary_mean", "spend_last_w", "spend_prev_w", "spend_trend",
+                             "gap_mean", "gap_std", "recency_gap_ratio"])
+    with open_orders(tx.assign(order_date=tx["order_date"].astype("datetime64[us]"))) as orders:
+        got = pandas_rfm(orders, observation_end="2024-06-30", freq="D")
+        assert got.equals(rfm_summary(orders, observation_end="2024-06-30", freq="D"))
+        with pytest.raises(ParameterError, match="to_pandas"):
+            pandas_rfm(orders, observation_end="2024-06-30", engine="pandas")
+    with pytest.raises(ParameterError, match="engine='spark'"):
+        pandas_rfm(tx, observation_end="2024-06-30", engine="spark")

@@ -294,43 +294,52 @@ def _features_at(so: _SortedOrders, as_of_day: int, window_days: int) -> pd.Data
         gs = np.flatnonzero(np.r_[True, go[1:] != go[:-1]])
         gn = np.diff(np.r_[gs, len(go)])
         gap_median_all[go[gs]] = (gv[gs + (gn - 1) // 2] + gv[gs + gn // 2]) / 2.0
-    gap_median = gap_median_all[inc]
-    one_time = n_gaps == 0
-    gap_mean = np.where(one_time, np.nan, gap_mean)
-    recency = as_of_day - last_day
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = recency / gap_median
-
     w = window_days
     last_w = days > as_of_day - w
     prev_w = (days > as_of_day - 2 * w) & ~last_w
-    o_last = np.bincount(cust[last_w], minlength=n)[inc]
-    o_prev = np.bincount(cust[prev_w], minlength=n)[inc]
-    s_last = np.bincount(cust[last_w], weights=amt[last_w], minlength=n)[inc]
-    s_prev = np.bincount(cust[prev_w], weights=amt[prev_w], minlength=n)[inc]
+    return feature_frame(
+        so.customers.take(inc), as_of_day=as_of_day, window_days=window_days, last_day=last_day,
+        first_day=first_day, frequency=frequency, total=total, n_gaps=n_gaps, gap_mean=gap_mean,
+        gap_median=gap_median_all[inc], gap_std=gap_std,
+        o_last=np.bincount(cust[last_w], minlength=n)[inc], o_prev=np.bincount(cust[prev_w], minlength=n)[inc],
+        s_last=np.bincount(cust[last_w], weights=amt[last_w], minlength=n)[inc],
+        s_prev=np.bincount(cust[prev_w], weights=amt[prev_w], minlength=n)[inc],
+        channel=None if so.channel is None else so.channel[inc], channel_col=so.channel_col)
 
+
+def feature_frame(customers: pd.Index, *, as_of_day: int, window_days: int, last_day, first_day, frequency, total,
+                  n_gaps, gap_mean, gap_median, gap_std, o_last, o_prev, s_last, s_prev, channel,
+                  channel_col: str | None) -> pd.DataFrame:
+    """The feature table from per-customer reductions (shared with the engine, :mod:`relmkt_helpers.engine`)."""
+    one_time = np.asarray(n_gaps) == 0
+    gap_mean = np.where(one_time, np.nan, gap_mean)
+    recency = as_of_day - np.asarray(last_day)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = recency / np.asarray(gap_median, dtype=np.float64)
+    frequency = np.asarray(frequency)
+    total = np.asarray(total, dtype=np.float64)
+    s_last, s_prev = np.asarray(s_last, dtype=np.float64), np.asarray(s_prev, dtype=np.float64)
     out = pd.DataFrame({
         "recency_days": recency.astype(np.int64),
         "frequency": frequency.astype(np.int64),
         "monetary_total": total,
         "monetary_mean": total / frequency,
-        "tenure_days": (as_of_day - first_day).astype(np.int64),
-        "gap_mean": gap_mean,
-        "gap_median": gap_median,
-        "gap_std": gap_std,
+        "tenure_days": (as_of_day - np.asarray(first_day)).astype(np.int64),
+        "gap_mean": np.asarray(gap_mean, dtype=np.float64),
+        "gap_median": np.asarray(gap_median, dtype=np.float64),
+        "gap_std": np.asarray(gap_std, dtype=np.float64),
         "one_time": one_time,
         "recency_gap_ratio": ratio,
-        "orders_last_w": o_last.astype(np.int64),
-        "orders_prev_w": o_prev.astype(np.int64),
-        "order_trend": _trend(o_last.astype(np.float64), o_prev.astype(np.float64)),
+        "orders_last_w": np.asarray(o_last).astype(np.int64),
+        "orders_prev_w": np.asarray(o_prev).astype(np.int64),
+        "order_trend": _trend(np.asarray(o_last, dtype=np.float64), np.asarray(o_prev, dtype=np.float64)),
         "spend_last_w": s_last,
         "spend_prev_w": s_prev,
         "spend_trend": _trend(s_last, s_prev),
-    }, index=so.customers.take(inc))
-    if so.channel is not None:
-        out["channel"] = pd.array(so.channel[inc], dtype="str")
-    out.attrs = {"as_of": _iso(as_of_day), "window_days": int(window_days),
-                 "channel_col": so.channel_col}
+    }, index=customers)
+    if channel is not None:
+        out["channel"] = pd.array(channel, dtype="str")
+    out.attrs = {"as_of": _iso(as_of_day), "window_days": int(window_days), "channel_col": channel_col}
     return out
 
 
@@ -356,7 +365,7 @@ def _labels_at(so: _SortedOrders, as_of_day: int, horizon_days: int) -> pd.Serie
 # ----------------------------------------------------------------------------
 
 def churn_features(tx: pd.DataFrame, *, as_of: Any, window_days: int = 90,
-                   channel_col: str | None = "channel") -> pd.DataFrame:
+                   channel_col: str | None = "channel", engine: str = "auto") -> pd.DataFrame:
     """Per-customer churn features at ``as_of`` from orders dated on or before it.
 
     See the module docstring for every column's definition. Orders after
@@ -376,6 +385,11 @@ def churn_features(tx: pd.DataFrame, *, as_of: Any, window_days: int = 90,
         Column holding the acquisition channel; its value on the first order
         becomes the ``channel`` feature. The default column is optional (no
         ``channel`` feature without it); another name must exist.
+
+    engine : {"auto", "pandas", "duckdb"}
+        ``"auto"`` (default): numpy for a DataFrame; the engine for orders opened with
+        :func:`relmkt_helpers.engine.open_orders` (they stay in DuckDB). ``"duckdb"`` runs the
+        same definition (:mod:`relmkt_helpers.engine.reductions`) on DuckDB; results are equal.
 
     Returns
     -------
@@ -415,13 +429,17 @@ def churn_features(tx: pd.DataFrame, *, as_of: Any, window_days: int = 90,
     a                        1              1          0.0     False
     b                        0              1         -1.0      True
     """
+    from ..engine.api import on_engine, run_on_engine
+
+    if on_engine(tx, engine):
+        return run_on_engine("churn_features", tx, as_of=as_of, window_days=window_days, channel_col=channel_col)
     day = _to_day(as_of, "as_of")
     w = _check_days(window_days, "window_days")
     so = _prepare(tx, channel_col)
     return _features_at(so, day, w)
 
 
-def churn_labels(tx: pd.DataFrame, *, as_of: Any, horizon_days: int = 90) -> pd.Series:
+def churn_labels(tx: pd.DataFrame, *, as_of: Any, horizon_days: int = 90, engine: str = "auto") -> pd.Series:
     """``churned``: no order in ``(as_of, as_of + horizon_days]``, for customers acquired by ``as_of``.
 
     Parameters
@@ -434,6 +452,11 @@ def churn_labels(tx: pd.DataFrame, *, as_of: Any, horizon_days: int = 90) -> pd.
         features, not to the label window).
     horizon_days : int, default 90
         Horizon ``H`` in days.
+
+    engine : {"auto", "pandas", "duckdb"}
+        ``"auto"`` (default): numpy for a DataFrame; the engine for orders opened with
+        :func:`relmkt_helpers.engine.open_orders` (they stay in DuckDB). ``"duckdb"`` runs the
+        same definition (:mod:`relmkt_helpers.engine.reductions`) on DuckDB; results are equal.
 
     Returns
     -------
@@ -458,6 +481,10 @@ def churn_labels(tx: pd.DataFrame, *, as_of: Any, horizon_days: int = 90) -> pd.
     >>> y.to_dict(), y.attrs["label_window"]
     ({'a': False, 'b': True}, '(2024-01-31, 2024-03-31]')
     """
+    from ..engine.api import on_engine, run_on_engine
+
+    if on_engine(tx, engine):
+        return run_on_engine("churn_labels", tx, as_of=as_of, horizon_days=horizon_days)
     day = _to_day(as_of, "as_of")
     h = _check_days(horizon_days, "horizon_days")
     so = _prepare(tx, None, where="churn_labels")

@@ -312,7 +312,7 @@ def _set_attrs(frame: pd.DataFrame, freq: str, freq_multiplier: float | int, end
 # ----------------------------------------------------------------------------
 
 def rfm_summary(tx: pd.DataFrame, *, observation_end: Any, freq: str = "W",
-                freq_multiplier: float = 1) -> pd.DataFrame:
+                freq_multiplier: float = 1, engine: str = "auto") -> pd.DataFrame:
     """Per-customer frequency, recency, age and mean repeat spend (lifetimes' conventions).
 
     The input of the repeat-purchase and spend models. Equal to
@@ -337,6 +337,11 @@ def rfm_summary(tx: pd.DataFrame, *, observation_end: Any, freq: str = "W",
     freq_multiplier : float
         ``recency`` and ``T`` are divided by it. ``freq="D", freq_multiplier=7``
         gives weeks at daily precision (Fader, Hardie & Lee 2005).
+
+    engine : {"auto", "pandas", "duckdb"}
+        ``"auto"`` (default): numpy for a DataFrame; the engine for orders opened with
+        :func:`relmkt_helpers.engine.open_orders` (they stay in DuckDB). ``"duckdb"`` runs the
+        same definition (:mod:`relmkt_helpers.engine.reductions`) on DuckDB; results are equal.
 
     Returns
     -------
@@ -383,6 +388,11 @@ def rfm_summary(tx: pd.DataFrame, *, observation_end: Any, freq: str = "W",
     >>> rfm_summary(tx, observation_end="2024-01-31", freq="W")["T"].tolist()  # whole weeks
     [4.0, 3.0]
     """
+    from ..engine.api import on_engine, run_on_engine
+
+    if on_engine(tx, engine):
+        return run_on_engine("rfm_summary", tx, observation_end=observation_end, freq=freq,
+                             freq_multiplier=freq_multiplier)
     freq = _check_freq(freq)
     freq_multiplier = _check_multiplier(freq_multiplier)
     end_day = _to_day(observation_end, "observation_end")
@@ -399,7 +409,7 @@ def rfm_summary(tx: pd.DataFrame, *, observation_end: Any, freq: str = "W",
 
 
 def calibration_holdout(tx: pd.DataFrame, *, calibration_end: Any, observation_end: Any, freq: str = "W",
-                        freq_multiplier: float = 1) -> pd.DataFrame:
+                        freq_multiplier: float = 1, engine: str = "auto") -> pd.DataFrame:
     """RFM summary of a calibration window plus purchases in the holdout window after it.
 
     Fit models on the ``*_cal`` columns, then compare their predictions for
@@ -422,6 +432,11 @@ def calibration_holdout(tx: pd.DataFrame, *, calibration_end: Any, observation_e
         Period, as in :func:`rfm_summary`.
     freq_multiplier : float
         Divides ``recency_cal``, ``T_cal`` and ``duration_holdout``.
+
+    engine : {"auto", "pandas", "duckdb"}
+        ``"auto"`` (default): numpy for a DataFrame; the engine for orders opened with
+        :func:`relmkt_helpers.engine.open_orders` (they stay in DuckDB). ``"duckdb"`` runs the
+        same definition (:mod:`relmkt_helpers.engine.reductions`) on DuckDB; results are equal.
 
     Returns
     -------
@@ -473,42 +488,21 @@ def calibration_holdout(tx: pd.DataFrame, *, calibration_end: Any, observation_e
     >>> ch.attrs["observation_end"], ch.attrs["holdout_end"]
     ('2024-01-31', '2024-02-29')
     """
+    from ..engine.api import on_engine, run_on_engine
+
+    if on_engine(tx, engine):
+        return run_on_engine("calibration_holdout", tx, calibration_end=calibration_end,
+                             observation_end=observation_end, freq=freq, freq_multiplier=freq_multiplier)
     freq = _check_freq(freq)
     freq_multiplier = _check_multiplier(freq_multiplier)
     cal_day = _to_day(calibration_end, "calibration_end")
     end_day = _to_day(observation_end, "observation_end")
-    if cal_day >= end_day:
-        raise ParameterError(
-            f"calibration_end={_iso(cal_day)} must be before observation_end={_iso(end_day)}: the holdout is "
-            "the window (calibration_end, observation_end]. Pass an earlier calibration_end."
-        )
+    _check_before(cal_day, end_day)
     prep = _prepare(tx)
-    first, last = _iso(prep.first_day), _iso(prep.last_day)
-    if cal_day < prep.first_day:
-        raise ParameterError(
-            f"calibration_end={_iso(cal_day)} is before the first order ({first}), so the calibration window "
-            f"is empty. Pass a date between {first} and {last}."
-        )
-    if cal_day >= prep.last_day:
-        raise ParameterError(
-            f"calibration_end={_iso(cal_day)} is on or after the last order ({last}), so the holdout has no "
-            f"orders. Pass a date between {first} and the day before {last}."
-        )
-    cal_period, end_period = _period_of_days(np.array([cal_day, end_day]), freq)
-    if cal_period == end_period:
-        raise ParameterError(
-            f"calibration_end={_iso(cal_day)} and observation_end={_iso(end_day)} fall in the same period of "
-            f"freq={freq!r} ({_FREQ_WORDS[freq]}), so the holdout lasts 0 periods. Pass a later observation_end "
-            "or a finer freq."
-        )
     in_holdout = (prep.days > cal_day) & (prep.days <= end_day)
-    if not in_holdout.any():
-        after = prep.days[prep.days > cal_day]
-        raise ParameterError(
-            f"the holdout ({_iso(cal_day)}, {_iso(end_day)}] has no orders (the next order after "
-            f"calibration_end is on {_iso(int(after.min()))}). Pass a later observation_end or an earlier "
-            "calibration_end."
-        )
+    after = prep.days[prep.days > cal_day]
+    cal_period, end_period = _check_windows(cal_day, end_day, prep.first_day, prep.last_day, freq,
+                                            bool(in_holdout.any()), int(after.min()) if len(after) else None)
     cal, st_cal = _summary_frame(prep, np.flatnonzero(prep.days <= cal_day), freq, freq_multiplier, cal_day)
     cal.columns = [c + "_cal" for c in _SUMMARY_COLS]
 
@@ -529,6 +523,44 @@ def calibration_holdout(tx: pd.DataFrame, *, calibration_end: Any, observation_e
     _set_attrs(cal, freq, freq_multiplier, cal_day)
     cal.attrs["holdout_end"] = _iso(end_day)
     return cal
+
+
+def _check_before(cal_day: int, end_day: int) -> None:
+    if cal_day >= end_day:
+        raise ParameterError(
+            f"calibration_end={_iso(cal_day)} must be before observation_end={_iso(end_day)}: the holdout is "
+            "the window (calibration_end, observation_end]. Pass an earlier calibration_end."
+        )
+
+
+def _check_windows(cal_day: int, end_day: int, first_day: int, last_day: int, freq: str, any_holdout: bool,
+                   next_after: int | None) -> tuple[int, int]:
+    """The calibration/holdout windows' checks (shared with the engine's calibration_holdout)."""
+    first, last = _iso(first_day), _iso(last_day)
+    if cal_day < first_day:
+        raise ParameterError(
+            f"calibration_end={_iso(cal_day)} is before the first order ({first}), so the calibration window "
+            f"is empty. Pass a date between {first} and {last}."
+        )
+    if cal_day >= last_day:
+        raise ParameterError(
+            f"calibration_end={_iso(cal_day)} is on or after the last order ({last}), so the holdout has no "
+            f"orders. Pass a date between {first} and the day before {last}."
+        )
+    cal_period, end_period = (int(p) for p in _period_of_days(np.array([cal_day, end_day]), freq))
+    if cal_period == end_period:
+        raise ParameterError(
+            f"calibration_end={_iso(cal_day)} and observation_end={_iso(end_day)} fall in the same period of "
+            f"freq={freq!r} ({_FREQ_WORDS[freq]}), so the holdout lasts 0 periods. Pass a later observation_end "
+            "or a finer freq."
+        )
+    if not any_holdout:
+        raise ParameterError(
+            f"the holdout ({_iso(cal_day)}, {_iso(end_day)}] has no orders (the next order after "
+            f"calibration_end is on {_iso(next_after)}). Pass a later observation_end or an earlier "
+            "calibration_end."
+        )
+    return cal_period, end_period
 
 
 class CompressedSummary(NamedTuple):

@@ -6,16 +6,21 @@
   relations, opened as Ibis tables without going through pandas.
 * :mod:`.contract`: the data contract of :func:`relmkt_helpers.io.load_transactions`, as Ibis
   expressions: same policies, same ledger, same messages.
-* :mod:`.reductions`: the per-order reductions (per-customer RFM summary, cohort activity,
-  monthly KPIs), each one Ibis expression that any Ibis backend executes.
+* :mod:`.reductions`: the per-order reductions (per-customer RFM summary and its (x, t_x, T)
+  counts, calibration/holdout, RFM inputs, churn features and labels, cohort activity, monthly
+  counts), each one Ibis expression that any Ibis backend executes.
+* :mod:`.api`: the results in the shapes of the pandas functions, whose ``engine=`` parameter
+  routes here.
 
 :func:`open_orders` is the entry point.
 """
 from .contract import EngineOrders, engine_orders
 from .session import DuckDBSession, EngineError, parse_memory_limit
 from .sources import is_engine_source, open_source
-from .api import cohort_activity, load_with_engine, monthly_counts, open_orders, resolve_engine, rfm_summary
+from .api import (calibration_holdout, churn_features, churn_labels, cohort_activity, load_with_engine, monthly_counts,
+                  open_orders, resolve_engine, rfm_summary, rfm_table)
 
-__all__ = ["DuckDBSession", "EngineError", "EngineOrders", "cohort_activity", "engine_orders", "is_engine_source",
+__all__ = ["DuckDBSession", "EngineError", "EngineOrders", "calibration_holdout", "churn_features", "churn_labels",
+           "cohort_activity", "engine_orders", "is_engine_source", "rfm_table",
            "load_with_engine", "monthly_counts", "open_orders", "rfm_summary",
            "open_source", "parse_memory_limit", "resolve_engine"]

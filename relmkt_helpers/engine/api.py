@@ -28,7 +28,7 @@ from typing import Any, Iterator
 
 import pandas as pd
 
-from ..errors import ParameterError
+from ..errors import DataValidationError, ParameterError
 from .contract import EngineOrders, engine_orders
 from .session import DuckDBSession
 from .sources import PARQUET_SUFFIXES, is_engine_source, open_source
@@ -129,3 +129,162 @@ def cohort_activity(orders: EngineOrders, *, period: str = "M", as_of: Any = Non
 
 def is_parquet_path(source: Any) -> bool:
     return isinstance(source, (str, Path)) and Path(source).suffix.lower() in PARQUET_SUFFIXES
+
+
+def _day(value: Any) -> int:
+    return int((pd.Timestamp(value).normalize() - pd.Timestamp("1970-01-01")).days)
+
+
+def _customer_index(values) -> pd.Index:
+    return pd.Index(pd.array(values, dtype=pd.StringDtype("pyarrow")), name="customer_id")
+
+
+def calibration_holdout(orders: EngineOrders, *, calibration_end: Any, observation_end: Any, freq: str = "W",
+                        freq_multiplier: float = 1) -> pd.DataFrame:
+    """:func:`relmkt_helpers.clv.prep.calibration_holdout` computed by the engine (same checks, frame and attrs)."""
+    import ibis
+
+    from ..clv.prep import _check_before, _check_freq, _check_multiplier, _check_windows, _iso, _set_attrs, _to_day
+    from .reductions import calibration_holdout_expr
+
+    freq, freq_multiplier = _check_freq(freq), _check_multiplier(freq_multiplier)
+    cal_day, end_day = _to_day(calibration_end, "calibration_end"), _to_day(observation_end, "observation_end")
+    _check_before(cal_day, end_day)
+    t = orders.table
+    lo, hi = ibis.timestamp(pd.Timestamp(_iso(cal_day))), ibis.timestamp(pd.Timestamp(_iso(end_day)))
+    st = orders.session.execute(t.aggregate(h=((t.order_date > lo) & (t.order_date <= hi)).sum(),
+                                            nxt=t.order_date.min(where=t.order_date > lo)), "calibration_holdout").iloc[0]
+    _check_windows(cal_day, end_day, _day(orders.ledger.first_date), _day(orders.ledger.last_date), freq,
+                   bool(st["h"]), None if pd.isna(st["nxt"]) else _day(st["nxt"]))
+    expr = calibration_holdout_expr(t, calibration_end=_iso(cal_day), observation_end=_iso(end_day), freq=freq,
+                                    freq_multiplier=freq_multiplier)
+    out = orders.session.execute(expr.order_by("customer_id"), "calibration_holdout")
+    out = out.set_index(_customer_index(out.pop("customer_id"))).astype("float64")
+    _set_attrs(out, freq, freq_multiplier, cal_day)
+    out.attrs["holdout_end"] = _iso(end_day)
+    return out
+
+
+def rfm_table(orders: EngineOrders, *, as_of: Any = None, bins: int = 5, monetary: str = "total",
+              frequency_breaks: Any = None) -> pd.DataFrame:
+    """:func:`relmkt_helpers.rfm.rfm_table`: the per-customer inputs reduced by the engine, the scores and
+    segments computed on that compact table by the same code as the pandas path."""
+    from ..rfm import _MONETARY, _as_of_day, _check_bins, _check_frequency_breaks, _day_ts, rfm_frame
+    from .reductions import customer_orders_expr
+
+    bins = _check_bins(bins)
+    if not (isinstance(monetary, str) and monetary in _MONETARY):
+        raise ParameterError(
+            f"monetary={monetary!r} is not supported. Use monetary='total' (sum of order amounts, the "
+            "default) or monetary='mean' (mean order value).")
+    breaks = _check_frequency_breaks(frequency_breaks, bins)
+    first_day, last_day = _day(orders.ledger.first_date), _day(orders.ledger.last_date)
+    as_of_day = last_day if as_of is None else _as_of_day(as_of)
+    if as_of_day < first_day:
+        raise ParameterError(
+            f"as_of={_day_ts(as_of_day).date()} is before the first order ({_day_ts(first_day).date()}), "
+            "so no customer exists yet. Pass a later as_of, or None for the last order date.")
+    c = orders.session.execute(customer_orders_expr(orders.table, as_of=_day_ts(as_of_day)).order_by("customer_id"),
+                               "rfm_table")
+    days = lambda col: ((c[col] - pd.Timestamp("1970-01-01")).dt.days).to_numpy(dtype="int64")  # noqa: E731
+    return rfm_frame(_customer_index(c["customer_id"]), first=days("first_order"), last=days("last_order"),
+                     freq=c["frequency"].to_numpy(dtype="int64"), total=c["monetary_total"].to_numpy(dtype="float64"),
+                     as_of_day=as_of_day, as_of=_day_ts(as_of_day), bins=bins, monetary=monetary, breaks=breaks)
+
+
+def churn_features(orders: EngineOrders, *, as_of: Any, window_days: int = 90,
+                   channel_col: str | None = "channel") -> pd.DataFrame:
+    """:func:`relmkt_helpers.churn.features.churn_features` computed by the engine (same frame and attrs)."""
+    from ..churn.features import _check_days, _iso, _to_day, feature_frame
+    from .reductions import churn_features_expr
+
+    day = _to_day(as_of, "as_of")
+    w = _check_days(window_days, "window_days")
+    cols = orders.table.columns
+    if channel_col is not None and channel_col not in cols:
+        if channel_col != "channel":
+            raise DataValidationError(
+                f"transactions: channel_col={channel_col!r} is not a column (columns: {list(cols)}). "
+                "Name the acquisition-channel column, or pass channel_col=None for no channel feature.")
+        channel_col = None
+    first_day = _day(orders.ledger.first_date)
+    if day < first_day:
+        raise ParameterError(
+            f"as_of={_iso(day)} is before the first order ({_iso(first_day)}), so there are no "
+            f"customers yet. Pass a date on or after {_iso(first_day)}.")
+    f = orders.session.execute(churn_features_expr(orders.table, as_of=_iso(day), window_days=w,
+                                                   channel_col=channel_col).order_by("customer_id"), "churn_features")
+    return feature_frame(
+        _customer_index(f["customer_id"]), as_of_day=day, window_days=w,
+        last_day=day - f["recency_days"].to_numpy(dtype="int64"), first_day=day - f["tenure_days"].to_numpy(dtype="int64"),
+        frequency=f["frequency"].to_numpy(dtype="int64"), total=f["monetary_total"].to_numpy(dtype="float64"),
+        n_gaps=f["n_gaps"].to_numpy(dtype="int64"), gap_mean=f["gap_mean"].to_numpy(dtype="float64", na_value=float("nan")),
+        gap_median=f["gap_median"].to_numpy(dtype="float64", na_value=float("nan")),
+        gap_std=f["gap_std"].to_numpy(dtype="float64", na_value=float("nan")),
+        o_last=f["orders_last_w"].to_numpy(dtype="int64"), o_prev=f["orders_prev_w"].to_numpy(dtype="int64"),
+        s_last=f["spend_last_w"].to_numpy(dtype="float64"), s_prev=f["spend_prev_w"].to_numpy(dtype="float64"),
+        channel=None if channel_col is None else f["channel"].to_numpy(dtype=object), channel_col=channel_col)
+
+
+def churn_labels(orders: EngineOrders, *, as_of: Any, horizon_days: int = 90) -> pd.Series:
+    """:func:`relmkt_helpers.churn.features.churn_labels` computed by the engine."""
+    from ..churn.features import _check_days, _iso, _to_day
+    from .reductions import churn_labels_expr
+
+    day, h = _to_day(as_of, "as_of"), _check_days(horizon_days, "horizon_days")
+    first_day = _day(orders.ledger.first_date)
+    if day < first_day:
+        raise ParameterError(
+            f"as_of={_iso(day)} is before the first order ({_iso(first_day)}), so there are no "
+            f"customers yet. Pass a date on or after {_iso(first_day)}.")
+    y = orders.session.execute(churn_labels_expr(orders.table, as_of=_iso(day), horizon_days=h).order_by("customer_id"),
+                               "churn_labels")
+    out = pd.Series(y["churned"].to_numpy(dtype=bool), index=_customer_index(y["customer_id"]), name="churned")
+    out.attrs = {"as_of": _iso(day), "horizon_days": int(h), "label_window": f"({_iso(day)}, {_iso(day + h)}]"}
+    return out
+
+
+def on_engine(tx: Any, engine: str) -> bool:
+    """Whether a public pandas function given ``tx`` and ``engine=`` hands the work to the engine.
+
+    ``"auto"``: only when ``tx`` already lives in the engine (:class:`EngineOrders` from
+    :func:`open_orders`); a DataFrame stays on numpy, which is faster for a frame in memory.
+    """
+    if engine not in ENGINES:
+        raise ParameterError(f"engine={engine!r} is not one of {', '.join(ENGINES)}.")
+    if isinstance(tx, EngineOrders):
+        if engine == "pandas":
+            raise ParameterError("engine='pandas' was given orders that live in the engine; pass orders.to_pandas(), "
+                                 "or engine='auto'.")
+        return True
+    return engine == "duckdb"
+
+
+def run_on_engine(name: str, tx: Any, **kwargs: Any):
+    """Run the engine's ``name`` reduction on ``tx``: orders in the engine, or a canonical DataFrame that is
+    registered with a new DuckDB session for the call (``engine="duckdb"`` on a frame in memory)."""
+    fn = {"rfm_summary": rfm_summary, "calibration_holdout": calibration_holdout, "rfm_table": rfm_table,
+          "churn_features": churn_features, "churn_labels": churn_labels}[name]
+    if isinstance(tx, EngineOrders):
+        return fn(tx, **kwargs)
+    with DuckDBSession() as session:
+        return fn(canonical_orders(tx, session), **kwargs)
+
+
+def canonical_orders(tx: pd.DataFrame, session: DuckDBSession) -> EngineOrders:
+    """A canonical frame (from :func:`relmkt_helpers.io.load_transactions`) as orders in the engine, unchecked."""
+    import ibis
+
+    from ..io import RowLedger
+    from .sources import FILE, ROW
+
+    if not isinstance(tx, pd.DataFrame) or any(c not in tx.columns for c in ("customer_id", "order_date", "amount")):
+        raise ParameterError("tx must be the canonical frame from load_transactions (customer_id, order_date, amount).")
+    if len(tx) == 0:
+        raise ParameterError("the transaction frame is empty.")
+    frame = tx if "order_id" in tx.columns else tx.assign(order_id=tx["customer_id"].astype(str))
+    table = ibis.memtable(frame.assign(**{ROW: range(len(frame)), FILE: ""}))
+    days = frame["order_date"]
+    ledger = RowLedger(source="<DataFrame>", rows_read=len(frame), rows_used=len(frame), orders=len(frame),
+                       first_date=str(days.min().date()), last_date=str(days.max().date()))
+    return EngineOrders(table, ledger, session)
