@@ -409,3 +409,20 @@ def test_public_functions_take_engine(sample_tx):
             pandas_rfm(orders, observation_end="2024-06-30", engine="pandas")
     with pytest.raises(ParameterError, match="engine='spark'"):
         pandas_rfm(tx, observation_end="2024-06-30", engine="spark")
+
+
+@pytest.mark.parametrize("freq", ["M", "Y"])
+def test_bundled_economics_activity_equal(bundled, freq):
+    from relmkt_helpers.economics._common import activity as pandas_activity
+    from relmkt_helpers.engine.api import activity
+
+    path, tx, ledger, orders = bundled
+    channel = "channel" if "channel" in tx.columns else None
+    want = pandas_activity(tx, channel_col=channel, as_of=None, freq=freq)
+    got = activity(orders, channel_col=channel, as_of=None, freq=freq)
+    assert got.channels == want.channels and got.periods.equals(want.periods)
+    for name in ("new", "active", "returning"):
+        np.testing.assert_array_equal(got.__dict__[name], want.__dict__[name], err_msg=name)
+    np.testing.assert_allclose(got.revenue, want.revenue, rtol=MONEY_RTOL, atol=1e-9)
+    np.testing.assert_array_equal(got.complete, want.complete)
+    assert got.first_day == want.first_day and got.as_of == want.as_of

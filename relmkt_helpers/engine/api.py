@@ -288,3 +288,40 @@ def canonical_orders(tx: pd.DataFrame, session: DuckDBSession) -> EngineOrders:
     ledger = RowLedger(source="<DataFrame>", rows_read=len(frame), rows_used=len(frame), orders=len(frame),
                        first_date=str(days.min().date()), last_date=str(days.max().date()))
     return EngineOrders(table, ledger, session)
+
+
+def activity(orders: EngineOrders, *, channel_col: str | None, as_of: Any = None, freq: str = "M"):
+    """:func:`relmkt_helpers.economics._common.activity` (the counts the economics analysis reads from orders),
+    reduced by the engine into the same :class:`~relmkt_helpers.economics._common.Activity` arrays."""
+    import numpy as np
+
+    from ..economics._common import Activity, as_of_day
+    from .reductions import activity_expr
+
+    if channel_col is not None and channel_col not in orders.table.columns:
+        raise DataValidationError(
+            f"transactions: the channel column {channel_col!r} is missing. Pass channel_col='<column>', "
+            "or channel_col=None and a spend ledger with channel 'all'.")
+    end = as_of_day(None, as_of) if as_of is not None else np.datetime64(orders.ledger.last_date, "D")
+    if end < np.datetime64(orders.ledger.first_date, "D"):
+        raise ParameterError(f"as_of={end} is before the first order: nothing to analyse. Pass a later as_of.")
+    long = orders.session.execute(activity_expr(orders.table, as_of=str(end), channel_col=channel_col, freq=freq),
+                                  "activity")
+    channels = sorted(long["channel"].unique().tolist())
+    end_m = int(end.astype("datetime64[M]").astype(np.int64))
+    p_end = end_m if freq == "M" else end_m // 12
+    p0 = int(long["period"].min())
+    P, C = p_end - p0 + 1, len(channels)
+    rows = long["period"].to_numpy(dtype=np.int64) - p0
+    cols = np.searchsorted(channels, long["channel"].to_numpy(dtype=object))
+    grids = {}
+    for name in ("new", "active", "returning", "revenue"):
+        g = np.zeros((P, C), dtype=np.float64 if name == "revenue" else np.int64)
+        g[rows, cols] = long[name].to_numpy()
+        grids[name] = g
+    periods = pd.PeriodIndex.from_ordinals(np.arange(P) + p0, freq="M" if freq == "M" else "Y",
+                                           name="month" if freq == "M" else "year")
+    last_days = (periods + 1).start_time.to_numpy().astype("datetime64[D]") - np.timedelta64(1, "D")
+    first_day = np.datetime64(orders.ledger.first_date, "D")
+    return Activity(periods=periods, channels=channels, complete=last_days <= end, first_day=first_day, as_of=end,
+                    **grids)

@@ -190,3 +190,29 @@ def churn_labels_expr(orders, *, as_of: Any, horizon_days: int = 90):
     per = o.group_by("customer_id").agg(first=o.order_date.min(),
                                         future=((o.order_date > lo) & (o.order_date <= hi)).sum())
     return per.filter(per.first <= lo).select("customer_id", churned=per.future == 0)
+
+
+def activity_expr(orders, *, as_of: Any, channel_col: str | None = None, freq: str = "M"):
+    """Per (period, channel): ``new``, ``active`` and ``returning`` customers and ``revenue``: the counts of
+    :func:`relmkt_helpers.economics._common.activity` (``freq`` "M" months or "Y" years). A customer's channel
+    is the value on their first order (the first row, in input order, of their first day), stripped,
+    ``"(missing)"`` when empty, as in :func:`relmkt_helpers.economics._common.customer_channels`."""
+    import ibis
+
+    from .sources import FILE, ROW
+
+    o = _upto(orders, as_of)
+    month = period_code(o.order_date, "M")
+    o = o.mutate(p=month if freq == "M" else (month / 12).floor().cast("int64"))
+    if channel_col is None:
+        ch = o.group_by("customer_id").agg(ch=ibis.literal("all"))
+    else:
+        first = o[channel_col].first(order_by=[o.order_date, o[FILE], o[ROW]], include_null=True)
+        ch = o.group_by("customer_id").agg(ch=first.cast("string").fill_null("(missing)").strip())
+    cp = o.group_by(["customer_id", "p"]).agg(revenue=o.amount.sum())
+    w = ibis.window(group_by="customer_id", order_by="p")
+    cp = cp.mutate(first=cp.p.min().over(group_by="customer_id"), prev=cp.p.lag().over(w))
+    j = cp.inner_join(ch, "customer_id")
+    return j.group_by(["p", "ch"]).agg(
+        active=j.count(), new=(j.p == j.first).sum(), returning=(j.prev == j.p - 1).fill_null(False).sum(),
+        revenue=j.revenue.sum()).rename(channel="ch", period="p")
