@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_engines as be  # noqa: E402
 from _common import cpu_name  # noqa: E402
 
-RESULTS = be.HERE / "results" / "kit_engine.md"
+RESULTS = be.HERE / "results" / "kit_engine.md"  # with --memory-limit X: kit_engine_X.md
 VARIANTS = ("pandas", "pandas+load", "duckdb-sql", "kit-duckdb")
 LABEL = dict(be.LABEL, **{"kit-duckdb": "**kit engine** (DuckDB: contract + Ibis reduction, on the file)"})
 
@@ -43,7 +43,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--orders", type=int, default=10_000_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--write", action="store_true")
+    ap.add_argument("--memory-limit", default=None,
+                    help="the kit engine's DuckDB memory limit (RELMKT_MEMORY_LIMIT for the children); default: "
+                         "the kit's default, half of the machine")
     args = ap.parse_args(argv)
+    if args.memory_limit:
+        os.environ["RELMKT_MEMORY_LIMIT"] = args.memory_limit
     t0 = time.perf_counter()
     raw, canonical = be.ensure_data(args.orders)
     load_before = os.getloadavg()
@@ -64,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "# Benchmark: the kit's engine, per reduction (issue 13)", "",
         f"Command: `.venv/bin/python benchmarks/bench_kit_engine.py{' --write' if args.write else ''}"
+        f"{f' --memory-limit {args.memory_limit}' if args.memory_limit else ''}"
         f"{f' --orders {args.orders}' if args.orders != 10_000_000 else ''}` (from the repository root).", "",
         f"Machine: {os.cpu_count()} cores ({cpu_name()}), shared and noisy; load average "
         f"{load_before[0]:.2f} before, {load_after[0]:.2f} after; whole run {(time.perf_counter() - t0) / 60:.1f} min. "
@@ -71,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         "its own subprocess, all in this one invocation. *kit engine* includes reading the file and the whole "
         "data contract; *DuckDB SQL* is the same reduction hand-written, without validation (the floor); "
         "*pandas + load* is today's path from the file; *pandas* is the numpy reduction on a frame already in "
-        "memory. Ratios: the row's median over the kit engine's, and over the hand-written query's.", "",
+        "memory. Ratios: the row's median over the kit engine's, and over the hand-written query's. The kit "
+        f"engine's DuckDB memory limit: {args.memory_limit or 'the default, half of the machine'}.", "",
     ]
     for r in be.REDUCTIONS:
         lines += [f"## {be.TITLE[r]}", "", "| variant | median (s) | runs (s) | ÷ kit engine | ÷ DuckDB SQL | "
@@ -84,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines)
     print(text)
     if args.write:
-        RESULTS.write_text(text, encoding="utf-8")
+        out = RESULTS.with_name(f"kit_engine_{args.memory_limit}.md") if args.memory_limit else RESULTS
+        out.write_text(text, encoding="utf-8")
     return 0
 
 

@@ -51,8 +51,8 @@ def _add_contract_options(p: argparse.ArgumentParser, *, report: bool) -> None:
                    help="duckdb reads Parquet files, folders (hive partitions too) and globs where they lie; "
                         "auto (default) uses it for folders and globs, pandas for single files")
     e.add_argument("--memory-limit", default=None, metavar="SIZE",
-                   help="DuckDB's memory limit, e.g. 4GB or 50%% (default: half of this machine); it spills beyond "
-                        "it to a temporary folder that is removed afterwards")
+                   help="DuckDB's memory limit, e.g. 4GB or 50%% (default: $RELMKT_MEMORY_LIMIT, else half of this "
+                        "machine); it spills beyond it to a temporary folder that is removed afterwards")
     if report:
         g.add_argument("--as-of", default=None, metavar="YYYY-MM-DD",
                        help="leave out rows after this date (the default month is the last complete one up to it)")

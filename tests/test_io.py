@@ -302,8 +302,10 @@ def test_bad_policy_value():
         load_transactions(pd.DataFrame(), refunds="keep")
 
 
-def test_folder_instead_of_file(tmp_path):
-    with pytest.raises(DataValidationError, match=r"is a folder"):
+def test_folder_without_parquet_files(tmp_path):
+    # a folder is read by the engine (issue 13); one without Parquet files says so
+    (tmp_path / "orders.csv").write_text("customer_id,order_date,amount\na,2024-01-01,1\n")
+    with pytest.raises(DataValidationError, match=r"holds no Parquet files.*or at one file"):
         load_transactions(tmp_path)
 
 

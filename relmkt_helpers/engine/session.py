@@ -53,13 +53,16 @@ def machine_memory() -> int:
 def parse_memory_limit(value: Any) -> int:
     """Bytes from ``"4GB"``, ``"512MiB"``, ``"60%"`` (of this machine) or a number of bytes.
 
-    ``None`` gives the default, half of the machine.
+    ``None`` gives the default: the environment variable ``RELMKT_MEMORY_LIMIT`` if set (a batch
+    job's setting), else half of the machine.
 
     Examples
     --------
     >>> parse_memory_limit("2GB"), parse_memory_limit("1GiB"), parse_memory_limit(2**30)
     (2000000000, 1073741824, 1073741824)
     """
+    if value is None:
+        value = os.environ.get("RELMKT_MEMORY_LIMIT") or None
     if value is None:
         return int(machine_memory() * DEFAULT_SHARE)
     if isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -40,6 +40,8 @@ def is_engine_source(source: Any) -> bool:
     """True for inputs only the engine reads: Parquet folders and globs, DuckDB relations, Ibis tables."""
     if isinstance(source, (str, Path)):
         text = str(source)
+        if not text.strip():  # Path("") is the current folder: an empty path is an error, not a folder
+            return False
         return any(ch in text for ch in "*?[") or Path(text).is_dir()
     mod = type(source).__module__
     return mod.lstrip("_").startswith(("duckdb", "ibis"))
