@@ -93,32 +93,37 @@ def _rss_mib(pid: int) -> float:
 
 
 def run(code: str, args: list[str], kill_at_mib: float, timeout_s: float) -> dict:
-    proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=ROOT)
-    os.set_blocking(proc.stdout.fileno(), False)
-    peak, steps, result, killed, buf = 0.0, [], None, None, ""
-    start = time.perf_counter()
-    while proc.poll() is None:
-        peak = max(peak, _rss_mib(proc.pid))
-        chunk = proc.stdout.read() or ""
-        buf += chunk
-        if peak > kill_at_mib:
-            killed = f"killed at {peak:,.0f} MiB resident"
-            proc.kill()
-        elif time.perf_counter() - start > timeout_s:
-            killed = f"killed after {timeout_s:.0f} s"
-            proc.kill()
-        time.sleep(0.2)
-    buf += proc.stdout.read() or ""
-    for line in buf.splitlines():
+    import tempfile
+
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen([sys.executable, "-W", "ignore", "-c", code, *args], stdout=out, stderr=err,
+                                text=True, cwd=ROOT)
+        peak, killed = 0.0, None
+        start = time.perf_counter()
+        while proc.poll() is None:
+            peak = max(peak, _rss_mib(proc.pid))
+            if peak > kill_at_mib:
+                killed = f"killed at {peak:,.0f} MiB resident"
+                proc.kill()
+            elif time.perf_counter() - start > timeout_s:
+                killed = f"killed after {timeout_s:.0f} s"
+                proc.kill()
+            time.sleep(0.2)
+        wall = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        lines, errors = out.read().splitlines(), err.read()
+    steps, result = [], None
+    for line in lines:
+        if not line.startswith(('{"step"', '{"result"')):  # anything else a library printed
+            continue
         msg = json.loads(line)
         if "step" in msg:
             steps.append((msg["step"], msg["t"]))
         else:
             result = msg["result"]
-    err = proc.stderr.read()
     return {"peak_mib": peak, "steps": steps, "result": result, "killed": killed, "rc": proc.returncode,
-            "wall_s": time.perf_counter() - start, "stderr": err[-2000:] if proc.returncode else ""}
+            "wall_s": wall, "stderr": errors[-2000:] if proc.returncode else ""}
 
 
 def main(argv: list[str] | None = None) -> int:

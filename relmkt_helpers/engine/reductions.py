@@ -70,8 +70,8 @@ def _end_period(end: Any, freq: str) -> int:
 
 def rfm_counts_expr(orders, *, observation_end: Any, freq: str = "W", freq_multiplier: float = 1):
     """The unique ``(frequency, recency, T)`` rows with their number of customers: what the BTYD
-    fitters read (:func:`relmkt_helpers.clv.prep.compress_summary`), a few thousand rows however
-    many customers."""
+    fitters read (:func:`relmkt_helpers.clv.prep.compress_summary`): bounded by the number of
+    possible (x, t_x, T) triples, not by the number of customers."""
     s = rfm_summary_expr(orders, observation_end=observation_end, freq=freq, freq_multiplier=freq_multiplier)
     return s.group_by(["frequency", "recency", "T"]).agg(customers=s.count())
 
