@@ -81,7 +81,17 @@ def open_orders(source: Any, *, session: DuckDBSession | None = None, memory_lim
 
 
 def load_with_engine(source: Any, *, memory_limit: Any = None, **contract: Any):
-    """The canonical pandas frame and ledger, read and validated by DuckDB (``load_transactions(engine="duckdb")``)."""
+    """The canonical pandas frame and ledger, read and validated by DuckDB (``load_transactions(engine="duckdb")``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [10.0, 5.0, 7.0],
+    ...                    "order_date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-02-03"])})
+    >>> frame, ledger = load_with_engine(tx)
+    >>> len(frame), ledger.customers, ledger.first_date
+    (3, 2, '2024-01-05')
+    """
     from ..io import LoadedTransactions
 
     with open_orders(source, memory_limit=memory_limit, **contract) as orders:
@@ -90,7 +100,17 @@ def load_with_engine(source: Any, *, memory_limit: Any = None, **contract: Any):
 
 def rfm_summary(orders: EngineOrders, *, observation_end: Any, freq: str = "W", freq_multiplier: float = 1
                 ) -> pd.DataFrame:
-    """:func:`relmkt_helpers.clv.prep.rfm_summary` computed by the engine: same frame, index and attrs."""
+    """:func:`relmkt_helpers.clv.prep.rfm_summary` computed by the engine: same frame, index and attrs.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [10.0, 5.0, 7.0],
+    ...                    "order_date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-02-03"])})
+    >>> with open_orders(tx) as orders:
+    ...     rfm_summary(orders, observation_end="2024-02-29", freq="D")["recency"].tolist()
+    [27.0, 0.0]
+    """
     from ..clv.prep import _check_freq, _check_multiplier, _set_attrs, _to_day
     from .reductions import rfm_summary_expr
 
@@ -110,7 +130,17 @@ def rfm_summary(orders: EngineOrders, *, observation_end: Any, freq: str = "W", 
 
 
 def monthly_counts(orders: EngineOrders, *, as_of: Any = None) -> pd.DataFrame:
-    """The counts of :func:`relmkt_helpers.kpis.monthly_summary` for every month with orders, by the engine."""
+    """The counts of :func:`relmkt_helpers.kpis.monthly_summary` for every month with orders, by the engine.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [10.0, 5.0, 7.0],
+    ...                    "order_date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-02-03"])})
+    >>> with open_orders(tx) as orders:
+    ...     monthly_counts(orders)[["orders", "customers_new", "customers_returning"]].to_dict("list")
+    {'orders': [1, 2], 'customers_new': [1, 1], 'customers_returning': [0, 1]}
+    """
     from .reductions import month_label, monthly_counts_expr
 
     out = orders.session.execute(monthly_counts_expr(orders.table, as_of=as_of).order_by("month"), "monthly KPIs")
@@ -120,7 +150,19 @@ def monthly_counts(orders: EngineOrders, *, as_of: Any = None) -> pd.DataFrame:
 
 
 def cohort_activity(orders: EngineOrders, *, period: str = "M", as_of: Any = None) -> pd.DataFrame:
-    """Cohort x period: active customers, orders, revenue (long form), by the engine."""
+    """Cohort x period: active customers, orders, revenue (long form), by the engine.
+
+    Periods are integer codes (months since January 1970, see :mod:`.reductions`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [10.0, 5.0, 7.0],
+    ...                    "order_date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-02-03"])})
+    >>> with open_orders(tx) as orders:
+    ...     cohort_activity(orders)[["cohort", "period", "customers"]].values.tolist()
+    [[648, 648, 1], [648, 649, 1], [649, 649, 1]]
+    """
     from .reductions import cohort_activity_expr
 
     expr = cohort_activity_expr(orders.table, period=period, as_of=as_of)
@@ -141,7 +183,18 @@ def _customer_index(values) -> pd.Index:
 
 def calibration_holdout(orders: EngineOrders, *, calibration_end: Any, observation_end: Any, freq: str = "W",
                         freq_multiplier: float = 1) -> pd.DataFrame:
-    """:func:`relmkt_helpers.clv.prep.calibration_holdout` computed by the engine (same checks, frame and attrs)."""
+    """:func:`relmkt_helpers.clv.prep.calibration_holdout` computed by the engine (same checks, frame and attrs).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [10.0, 5.0, 7.0],
+    ...                    "order_date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-02-03"])})
+    >>> with open_orders(tx) as orders:
+    ...     ch = calibration_holdout(orders, calibration_end="2024-01-31", observation_end="2024-02-29", freq="D")
+    >>> ch[["frequency_cal", "frequency_holdout", "duration_holdout"]].to_dict("index")
+    {'a': {'frequency_cal': 0.0, 'frequency_holdout': 1.0, 'duration_holdout': 29.0}}
+    """
     import ibis
 
     from ..clv.prep import _check_before, _check_freq, _check_multiplier, _check_windows, _iso, _set_attrs, _to_day
@@ -168,7 +221,17 @@ def calibration_holdout(orders: EngineOrders, *, calibration_end: Any, observati
 def rfm_table(orders: EngineOrders, *, as_of: Any = None, bins: int = 5, monetary: str = "total",
               frequency_breaks: Any = None) -> pd.DataFrame:
     """:func:`relmkt_helpers.rfm.rfm_table`: the per-customer inputs reduced by the engine, the scores and
-    segments computed on that compact table by the same code as the pandas path."""
+    segments computed on that compact table by the same code as the pandas path.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [10.0, 5.0, 7.0],
+    ...                    "order_date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-02-03"])})
+    >>> with open_orders(tx) as orders:
+    ...     rfm_table(orders, bins=2)[["frequency", "monetary_total", "R"]].to_dict("index")
+    {'a': {'frequency': 2, 'monetary_total': 15.0, 'R': 1}, 'b': {'frequency': 1, 'monetary_total': 7.0, 'R': 2}}
+    """
     from ..rfm import _MONETARY, _as_of_day, _check_bins, _check_frequency_breaks, _day_ts, rfm_frame
     from .reductions import customer_orders_expr
 
@@ -194,7 +257,17 @@ def rfm_table(orders: EngineOrders, *, as_of: Any = None, bins: int = 5, monetar
 
 def churn_features(orders: EngineOrders, *, as_of: Any, window_days: int = 90,
                    channel_col: str | None = "channel") -> pd.DataFrame:
-    """:func:`relmkt_helpers.churn.features.churn_features` computed by the engine (same frame and attrs)."""
+    """:func:`relmkt_helpers.churn.features.churn_features` computed by the engine (same frame and attrs).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [10.0, 5.0, 7.0],
+    ...                    "order_date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-02-03"])})
+    >>> with open_orders(tx) as orders:
+    ...     churn_features(orders, as_of="2024-02-29", window_days=30)[["recency_days", "gap_median"]].to_dict("list")
+    {'recency_days': [28, 26], 'gap_median': [27.0, nan]}
+    """
     from ..churn.features import _check_days, _iso, _to_day, feature_frame
     from .reductions import churn_features_expr
 
@@ -227,7 +300,17 @@ def churn_features(orders: EngineOrders, *, as_of: Any, window_days: int = 90,
 
 
 def churn_labels(orders: EngineOrders, *, as_of: Any, horizon_days: int = 90) -> pd.Series:
-    """:func:`relmkt_helpers.churn.features.churn_labels` computed by the engine."""
+    """:func:`relmkt_helpers.churn.features.churn_labels` computed by the engine.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [10.0, 5.0, 7.0],
+    ...                    "order_date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-02-03"])})
+    >>> with open_orders(tx) as orders:
+    ...     churn_labels(orders, as_of="2024-01-31", horizon_days=30).to_dict()
+    {'a': False}
+    """
     from ..churn.features import _check_days, _iso, _to_day
     from .reductions import churn_labels_expr
 
@@ -292,7 +375,18 @@ def canonical_orders(tx: pd.DataFrame, session: DuckDBSession) -> EngineOrders:
 
 def activity(orders: EngineOrders, *, channel_col: str | None, as_of: Any = None, freq: str = "M"):
     """:func:`relmkt_helpers.economics._common.activity` (the counts the economics analysis reads from orders),
-    reduced by the engine into the same :class:`~relmkt_helpers.economics._common.Activity` arrays."""
+    reduced by the engine into the same :class:`~relmkt_helpers.economics._common.Activity` arrays.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [10.0, 5.0, 7.0],
+    ...                    "order_date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-02-03"])})
+    >>> with open_orders(tx) as orders:
+    ...     a = activity(orders, channel_col=None)
+    >>> a.channels, a.new[:, 0].tolist(), a.returning[:, 0].tolist()
+    (['all'], [1, 1], [0, 1])
+    """
     import numpy as np
 
     from ..economics._common import Activity, as_of_day

@@ -120,7 +120,21 @@ def engine_orders(
     after_as_of: str = "error",
     keep_cols: list[str] | None = None,
 ) -> EngineOrders:
-    """Apply the data contract to an opened source; see :func:`relmkt_helpers.io.load_transactions`."""
+    """Apply the data contract to an opened source; see :func:`relmkt_helpers.io.load_transactions`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from relmkt_helpers.engine import DuckDBSession, open_source
+    >>> raw = pd.DataFrame({"customer_id": ["a", "a", None], "amount": [10.0, -4.0, 3.0],
+    ...                     "order_id": ["o1", "o1", "o2"],
+    ...                     "order_date": pd.to_datetime(["2024-01-05", "2024-01-07", "2024-01-08"])})
+    >>> with DuckDBSession(memory_limit="256MB") as session:
+    ...     orders = engine_orders(open_source(session, raw), session, on_invalid="drop")
+    ...     frame = orders.to_pandas()
+    >>> frame[["order_id", "amount"]].values.tolist(), orders.ledger.dropped, orders.ledger.refund_rows_netted
+    ([['o1', 6.0]], {'missing customer id': 1}, 1)
+    """
     import ibis
 
     _check_choice("refunds", refunds, ("net", "drop", "error"))

@@ -9,6 +9,20 @@ logs with refunds, duplicates, same-day orders, month ends and leap days.
 
 Periods are integer codes, as in :mod:`relmkt_helpers.clv.prep`: ``"D"`` days since 1970-01-01,
 ``"W"`` weeks running Monday to Sunday, ``"M"`` months since January 1970.
+
+Examples
+--------
+An expression is built on any table with the canonical columns and compiled for an engine only when
+it runs (here shown as DuckDB SQL, not run):
+
+>>> import ibis
+>>> orders = ibis.table({"customer_id": "string", "order_date": "timestamp", "amount": "float64",
+...                      "order_id": "string"}, name="orders")
+>>> expr = rfm_summary_expr(orders, observation_end="2024-12-31", freq="W")
+>>> list(expr.columns)
+['customer_id', 'frequency', 'recency', 'T', 'monetary_value']
+>>> "GROUP BY" in ibis.to_sql(expr, dialect="duckdb")
+True
 """
 from __future__ import annotations
 

@@ -37,7 +37,13 @@ class Source(NamedTuple):
 
 
 def is_engine_source(source: Any) -> bool:
-    """True for inputs only the engine reads: Parquet folders and globs, DuckDB relations, Ibis tables."""
+    """True for inputs only the engine reads: Parquet folders and globs, DuckDB relations, Ibis tables.
+
+    Examples
+    --------
+    >>> is_engine_source("lake/orders/*.parquet"), is_engine_source("sales.csv"), is_engine_source("")
+    (True, False, False)
+    """
     if isinstance(source, (str, Path)):
         text = str(source)
         if not text.strip():  # Path("") is the current folder: an empty path is an error, not a folder
@@ -103,7 +109,17 @@ def check_same_types(con, pattern: str, files: list[str], columns: list[str] | N
 
 
 def open_source(session, source: Any, *, what: str = "transactions") -> Source:
-    """Open ``source`` on ``session`` (a :class:`~relmkt_helpers.engine.session.DuckDBSession`)."""
+    """Open ``source`` on ``session`` (a :class:`~relmkt_helpers.engine.session.DuckDBSession`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from relmkt_helpers.engine import DuckDBSession
+    >>> with DuckDBSession(memory_limit="256MB") as s:
+    ...     src = open_source(s, pd.DataFrame({"customer_id": ["a"], "amount": [1.0]}))
+    ...     src.name, list(src.table.columns)
+    ('<DataFrame>', ['customer_id', 'amount', '_rn'])
+    """
     import ibis
     import pandas as pd
 
