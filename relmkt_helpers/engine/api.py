@@ -23,7 +23,6 @@ the orders there; only the per-customer summary comes back:
 from __future__ import annotations
 
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Iterator
 
 import pandas as pd
@@ -31,7 +30,7 @@ import pandas as pd
 from ..errors import DataValidationError, ParameterError
 from .contract import EngineOrders, engine_orders
 from .session import DuckDBSession
-from .sources import PARQUET_SUFFIXES, is_engine_source, open_source
+from .sources import is_engine_source, open_source
 
 ENGINES = ("auto", "pandas", "duckdb")
 
@@ -167,10 +166,6 @@ def cohort_activity(orders: EngineOrders, *, period: str = "M", as_of: Any = Non
 
     expr = cohort_activity_expr(orders.table, period=period, as_of=as_of)
     return orders.session.execute(expr.order_by(["cohort", "period"]), "cohort activity").reset_index(drop=True)
-
-
-def is_parquet_path(source: Any) -> bool:
-    return isinstance(source, (str, Path)) and Path(source).suffix.lower() in PARQUET_SUFFIXES
 
 
 def _day(value: Any) -> int:
@@ -332,6 +327,12 @@ def on_engine(tx: Any, engine: str) -> bool:
 
     ``"auto"``: only when ``tx`` already lives in the engine (:class:`EngineOrders` from
     :func:`open_orders`); a DataFrame stays on numpy, which is faster for a frame in memory.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> on_engine(pd.DataFrame(), "auto"), on_engine(pd.DataFrame(), "duckdb")
+    (False, True)
     """
     if engine not in ENGINES:
         raise ParameterError(f"engine={engine!r} is not one of {', '.join(ENGINES)}.")
