@@ -31,9 +31,10 @@ DATA = ROOT / "benchmarks" / "data" / "report"
 CHILD = r"""
 import json, resource, sys, time
 from relmkt_helpers.report import build_report
-data, spend, subs, out = sys.argv[1:5]
+data, spend, subs, out, engine = sys.argv[1:6]
 t0 = time.perf_counter()
-result = build_report(data, spend_path=spend, subscriptions_path=subs, out_dir=out, progress=False)
+extra = {} if engine == "default" else {"engine": engine}
+result = build_report(data, spend_path=spend, subscriptions_path=subs, out_dir=out, progress=False, **extra)
 seconds = time.perf_counter() - t0
 import nbformat
 cells = {}
@@ -96,8 +97,14 @@ def main() -> int:
     ap.add_argument("--customers", type=int, default=1_000_000)
     ap.add_argument("--write", action="store_true", help="write benchmarks/results/report.md")
     ap.add_argument("--runs", type=int, default=2, help="full reports to run (each about 2 minutes)")
+    ap.add_argument("--compare", metavar="OLD_CHECKOUT", type=Path,
+                    help="alternate three variants per run: this code with --engine duckdb, this code with --engine "
+                         "pandas, and the checkout given (e.g. a git worktree of an earlier commit); writes "
+                         "benchmarks/results/report_engine.md with --write")
     args = ap.parse_args()
     shop = ensure_data(args.customers)
+    if args.compare:
+        return compare(args, shop)
     runs = []
     for k in range(args.runs):
         load_before = os.getloadavg()
@@ -115,14 +122,19 @@ def main() -> int:
     return 0
 
 
-def run_once(shop: Path) -> dict | None:
-    """One full report in a subprocess: wall time, memory, the runner's timings and the slowest cells."""
+def run_once(shop: Path, engine: str = "default", code: Path | None = None) -> dict | None:
+    """One full report in a subprocess: wall time, memory, the runner's timings and the slowest cells.
+
+    ``engine``: ``--engine`` for the report (``default``: not passed). ``code``: another checkout of the
+    kit to run instead of this one (its package and notebooks), for a before/after comparison.
+    """
+    env = dict(os.environ, **({"PYTHONPATH": str(code)} if code else {}))
     with tempfile.TemporaryDirectory() as out, tempfile.TemporaryFile("w+") as so, \
             tempfile.TemporaryFile("w+") as se:
         t0 = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-c", CHILD, str(shop / "transactions.parquet"),
-                                 str(shop / "marketing_spend.parquet"), str(shop / "subscriptions.parquet"), out],
-                                stdout=so, stderr=se, text=True, cwd=ROOT)
+                                 str(shop / "marketing_spend.parquet"), str(shop / "subscriptions.parquet"), out,
+                                 engine], stdout=so, stderr=se, text=True, cwd=code or ROOT, env=env)
         PER_PROCESS.clear()
         peak_sum = sample_tree_rss(proc)
         wall = time.perf_counter() - t0
@@ -204,6 +216,70 @@ def write_results(args: argparse.Namespace, runs: list[dict]) -> None:
         "",
     ]
     (ROOT / "benchmarks" / "results" / "report.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def compare(args: argparse.Namespace, shop: Path) -> int:
+    """The report on the engine path and on the pandas path, next to an earlier checkout, in one session."""
+    import subprocess as sp
+
+    old_commit = sp.run(["git", "-C", str(args.compare), "rev-parse", "--short", "HEAD"], capture_output=True,
+                        text=True).stdout.strip()
+    variants = [("duckdb", "duckdb", None), ("pandas", "pandas", None), (f"before ({old_commit})", "default",
+                                                                          args.compare)]
+    results: dict[str, list[dict]] = {name: [] for name, _, _ in variants}
+    for k in range(args.runs):
+        for name, engine, code in variants:
+            res = run_once(shop, engine, code)
+            if res is None:
+                return 1
+            res["load_before"] = os.getloadavg()
+            results[name].append(res)
+            print(f"run {k + 1} {name}: wall {res['wall']:.1f} s, peak {res['peak']:,.0f} MiB summed; "
+                  + ", ".join(f"{nb} {sec:.1f}s" for nb, sec in res["timings"].items()), flush=True)
+    if args.write:
+        write_comparison(args, results, old_commit)
+    return 0
+
+
+def write_comparison(args: argparse.Namespace, results: dict[str, list[dict]], old_commit: str) -> None:
+    import statistics
+
+    import pandas as pd
+
+    names = list(results)
+    med = {n: {"wall": statistics.median(r["wall"] for r in rs), "peak": statistics.median(r["peak"] for r in rs),
+               "steps": {k: statistics.median(r["timings"][k] for r in rs) for k in rs[0]["timings"]},
+               "per_process": sorted(rs, key=lambda r: r["wall"])[len(rs) // 2]["per_process"]}
+           for n, rs in results.items()}
+    base = names[-1]
+    rows = results[names[0]][0]["rows"]
+    lines = [
+        "# Benchmark: the full report from Parquet, on the engine path and the pandas path",
+        "",
+        f"Command: `git worktree add /tmp/before {old_commit} && .venv/bin/python benchmarks/bench_report.py "
+        f"--customers {args.customers} --runs {args.runs} --compare /tmp/before --write`",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared, noisy), pandas {pd.__version__}. Data: "
+        f"{rows:,} orders of {args.customers:,} customers in one Parquet file, with the spend ledger and the "
+        f"subscription table. Each run alternates the three variants; figures are medians of {args.runs} runs; "
+        "ratios are against the earlier code in the same session.",
+        "",
+        "| variant | wall (s) | ratio | peak memory, runner + kernels summed (MiB) | ratio |",
+        "|---|---|---|---|---|",
+    ]
+    for n in names:
+        lines.append(f"| {n} | {med[n]['wall']:.1f} | {med[n]['wall'] / med[base]['wall']:.2f} | "
+                     f"{med[n]['peak']:,.0f} | {med[n]['peak'] / med[base]['peak']:.2f} |")
+    lines += ["", "Seconds per step (medians; `prepare_data` is the runner's validation and shared tables):", "",
+              "| step | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for step in med[base]["steps"]:
+        lines.append(f"| {step} | " + " | ".join(f"{med[n]['steps'].get(step, float('nan')):.1f}" for n in names)
+                     + " |")
+    lines += ["", "Peak resident memory of each process in the median run (MiB; the runner first, then the "
+              "kernels in start order):", ""]
+    lines += [f"- {n}: " + ", ".join(f"{v:,.0f}" for v in med[n]["per_process"]) for n in names]
+    lines += [""]
+    (ROOT / "benchmarks" / "results" / "report_engine.md").write_text("\n".join(lines), encoding="utf-8")
 
 
 if __name__ == "__main__":

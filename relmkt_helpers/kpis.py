@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,8 @@ import pandas as pd
 from .errors import DataValidationError, ParameterError
 from .io import RowLedger, load_transactions
 
-__all__ = ["monthly_summary", "month_metrics", "headline_table", "last_complete_month", "resolve_month", "load_month",
+__all__ = ["monthly_summary", "month_metrics", "month_table", "summary_from_counts", "metrics_from_table",
+           "save_month_table", "read_month_table", "cut_at_month", "load_month_table", "headline_table", "last_complete_month", "resolve_month", "load_month",
            "parse_month"]
 
 
@@ -88,6 +89,122 @@ def monthly_summary(tx: pd.DataFrame, *, as_of: str | pd.Timestamp | None = None
     return out
 
 
+def month_table(tx: pd.DataFrame, *, as_of: str | pd.Timestamp | None = None) -> pd.DataFrame:
+    """:func:`monthly_summary` with ``revenue_sq``, the sum of the month's squared order values.
+
+    Everything the headline (:func:`metrics_from_table`) and its noise intervals
+    (:func:`relmkt_helpers.verdict.noise_from_table`) need: ``relmkt report`` computes it once,
+    from the validated data and with whichever engine read them, and hands it to the
+    overview notebook (:func:`save_month_table`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b", "a"], "amount": [3.0, 4.0, 1.0],
+    ...     "order_date": pd.to_datetime(["2024-01-03", "2024-01-31", "2024-02-02"])})
+    >>> month_table(tx, as_of="2024-02-29")["revenue_sq"].tolist()
+    [25.0, 1.0]
+    """
+    table = monthly_summary(tx, as_of=as_of)
+    codes = pd.PeriodIndex(tx["order_date"], freq="M").asi8 - table.index[0].ordinal
+    keep = codes < len(table)
+    amount = tx["amount"].to_numpy(dtype="float64")[keep]
+    table["revenue_sq"] = np.bincount(codes[keep], weights=amount * amount, minlength=len(table))
+    return table
+
+
+def summary_from_counts(counts: pd.DataFrame, *, as_of: str | pd.Timestamp) -> pd.DataFrame:
+    """:func:`month_table` from per-month counts, as an engine computes them.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        Indexed by ``Period[M]``, one row per month with orders, with columns ``orders``,
+        ``revenue``, ``revenue_sq``, ``customers_active``, ``customers_new``,
+        ``customers_returning``, ``customers_reactivated`` and ``repeaters`` (customers whose
+        second order falls in the month).
+    as_of : date-like
+        The analysis date: the table runs from the first month to ``as_of``'s month, which is
+        complete only if ``as_of`` is its last day.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> counts = pd.DataFrame({"orders": [2, 1], "revenue": [30.0, 5.0], "revenue_sq": [500.0, 25.0],
+    ...     "customers_active": [2, 1], "customers_new": [2, 0], "customers_returning": [0, 1],
+    ...     "customers_reactivated": [0, 0], "repeaters": [0, 1]},
+    ...     index=pd.PeriodIndex(["2024-01", "2024-03"], freq="M"))
+    >>> t = summary_from_counts(counts, as_of="2024-03-31")
+    >>> t["orders"].tolist(), t["repeat_purchase_rate"].round(2).tolist()
+    ([2, 0, 1], [0.0, 0.0, 0.5])
+    """
+    end = pd.Timestamp(as_of).normalize()
+    last = end.to_period("M")
+    months = pd.period_range(counts.index.min(), last, freq="M", name="month")
+    c = counts.reindex(months, fill_value=0)
+    complete = months <= (last if end == last.end_time.normalize() else last - 1)
+    n = {k: c[k].to_numpy(dtype="int64") for k in ("orders", "customers_active", "customers_new",
+                                                   "customers_returning", "customers_reactivated", "repeaters")}
+    revenue = c["revenue"].to_numpy(dtype="float64")
+    prev_active = np.concatenate([[0], n["customers_active"][:-1]])
+    to_date = np.cumsum(n["customers_new"])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        retention = np.where(prev_active > 0, n["customers_returning"] / np.maximum(prev_active, 1), np.nan)
+        repeat = np.where(to_date > 0, np.cumsum(n["repeaters"]) / np.maximum(to_date, 1), np.nan)
+        aov = np.where(n["orders"] > 0, revenue / np.maximum(n["orders"], 1), np.nan)
+    return pd.DataFrame({
+        "complete": complete, "orders": n["orders"], "revenue": revenue,
+        "customers_active": n["customers_active"], "customers_new": n["customers_new"],
+        "customers_returning": n["customers_returning"], "customers_reactivated": n["customers_reactivated"],
+        "retention_rate_prev_month": np.where(complete, retention, np.nan),
+        "repeat_purchase_rate": np.where(complete, repeat, np.nan), "average_order_value": aov,
+        "revenue_sq": c["revenue_sq"].to_numpy(dtype="float64"),
+    }, index=months)
+
+
+def save_month_table(table: pd.DataFrame, ledger: RowLedger, path: str | Path) -> Path:
+    """Write a :func:`month_table` and the data's row ledger to one Parquet file (see :func:`read_month_table`).
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> tx, ledger = load_transactions(pd.DataFrame({"customer_id": ["a", "b"], "amount": [3.0, 4.0],
+    ...     "order_date": ["2024-01-03", "2024-02-01"]}))
+    >>> path = save_month_table(month_table(tx), ledger, tempfile.mkdtemp() + "/monthly.parquet")
+    >>> table, led = read_month_table(path)
+    >>> table.index.astype(str).tolist(), led.customers
+    (['2024-01', '2024-02'], 2)
+    """
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = table.reset_index()
+    frame["month"] = frame["month"].astype(str)
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    meta = {**(arrow.schema.metadata or {}), _TABLE_KEY: json.dumps({"ledger": ledger.to_dict()}).encode()}
+    pq.write_table(arrow.replace_schema_metadata(meta), path)
+    return Path(path)
+
+
+def read_month_table(path: str | Path) -> tuple[pd.DataFrame, RowLedger]:
+    """The table and ledger :func:`save_month_table` wrote."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    arrow = pq.read_table(path)
+    d = json.loads(arrow.schema.metadata[_TABLE_KEY])["ledger"]
+    table = arrow.to_pandas()
+    table.index = pd.PeriodIndex(table.pop("month"), freq="M", name="month")
+    ledger = RowLedger.from_dict(d, loaded_from="report runner")
+    return table, ledger
+
+
+_TABLE_KEY = b"relmkt.month_table"
+
+
 def last_complete_month(last_date: pd.Timestamp | str) -> pd.Period:
     """The last calendar month that ends on or before ``last_date``.
 
@@ -139,12 +256,26 @@ def month_metrics(tx: pd.DataFrame, month: str | pd.Period) -> dict[str, float |
         raise ParameterError(
             f"month {period} is outside the data ({first} .. {last}). Choose a month in that range."
         )
-    summary = monthly_summary(tx, as_of=period.end_time.normalize()).drop(columns="complete")
-    if period not in summary.index:
-        raise ParameterError(
-            f"month {period} is outside the data ({summary.index[0]} .. {summary.index[-1]}). "
-            "Choose a month in that range."
-        )
+    return metrics_from_table(month_table(tx, as_of=period.end_time.normalize()), period)
+
+
+def metrics_from_table(table: pd.DataFrame, month: str | pd.Period) -> dict[str, float | int | str | None]:
+    """:func:`month_metrics` from a :func:`month_table` that runs to the month's end.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b", "a"], "amount": [10.0, 20.0, 5.0],
+    ...     "order_date": pd.to_datetime(["2024-01-03", "2024-01-31", "2024-02-02"])})
+    >>> metrics_from_table(month_table(tx, as_of="2024-02-29"), "2024-02")["retention_rate_prev_month"]
+    0.5
+    """
+    period = pd.Period(month, "M")
+    summary = table.drop(columns=["complete", "revenue_sq"], errors="ignore")
+    with_orders = summary.index[summary["orders"].to_numpy() > 0]
+    if not len(with_orders) or period < with_orders[0] or period > with_orders[-1]:
+        span = f"{with_orders[0]} .. {with_orders[-1]}" if len(with_orders) else "no orders"
+        raise ParameterError(f"month {period} is outside the data ({span}). Choose a month in that range.")
 
     def row(p: pd.Period) -> dict | None:
         if p not in summary.index:
@@ -232,30 +363,42 @@ _OUTLIER_GAP_MONTHS = 6
 _OUTLIER_SHARE = 0.01
 
 
-def _check_late_outliers(tx: pd.DataFrame, ledger: RowLedger) -> None:
-    """Raise if the last month is set by a few orders dated long after the rest of the data."""
-    ordinals = pd.PeriodIndex(tx["order_date"].dt.to_period("M")).asi8
-    present = np.unique(ordinals)
+def _late_cut(orders_per_month: pd.Series) -> int | None:
+    """The month (ordinal) the bulk of the data ends in, when only a few orders come after a long gap."""
+    present = orders_per_month.index.to_numpy(dtype="int64")
     if present.size < 2:
-        return
+        return None
     big = np.nonzero(np.diff(present) > _OUTLIER_GAP_MONTHS)[0]
     if not big.size:
-        return
-    cut = present[big[-1]]  # the last month before the last big gap
-    late = tx[ordinals > cut]
-    if len(late) > max(_OUTLIER_SHARE * len(tx), 1) and len(late) > 100:
-        return
+        return None
+    cut = int(present[big[-1]])  # the last month before the last big gap
+    n_late, total = int(orders_per_month[present > cut].sum()), int(orders_per_month.sum())
+    if n_late > max(_OUTLIER_SHARE * total, 1) and n_late > 100:
+        return None
+    return cut
+
+
+def _raise_late(ledger: RowLedger, cut: int, first_late: pd.DataFrame, n_late: int) -> None:
     bulk_end = pd.Period(ordinal=int(cut), freq="M")
     shown = "; ".join(f"order {r.order_id!r} of customer {r.customer_id!r} dated {r.order_date.date()}"
-                      for r in late.head(5).itertuples())
-    more = f"; and {len(late) - 5:,} more" if len(late) > 5 else ""
+                      for r in first_late.head(5).itertuples())
+    more = f"; and {n_late - 5:,} more" if n_late > 5 else ""
     last_day = bulk_end.end_time.date()
     raise DataValidationError(
-        f"{ledger.source}: the data runs to {ledger.last_date}, but only because of {len(late):,} order(s) dated "
+        f"{ledger.source}: the data runs to {ledger.last_date}, but only because of {n_late:,} order(s) dated "
         f"long after the rest, which ends in {bulk_end}: {shown}{more}. These look like typos in the date column "
         f"(2205 for 2025). Fix them at the source, or leave them out with --as-of {last_day} "
         f"(as_of='{last_day}'), or pass --month YYYY-MM."
     )
+
+
+def _check_late_outliers(tx: pd.DataFrame, ledger: RowLedger) -> None:
+    """Raise if the last month is set by a few orders dated long after the rest of the data."""
+    ordinals = pd.PeriodIndex(tx["order_date"].dt.to_period("M")).asi8
+    cut = _late_cut(pd.Series(ordinals).value_counts().sort_index())
+    if cut is not None:
+        late = tx[ordinals > cut]
+        _raise_late(ledger, cut, late.head(5), len(late))
 
 
 def load_month(source: str | Path | pd.DataFrame, month: str | None = None, *,
@@ -294,6 +437,54 @@ def load_month(source: str | Path | pd.DataFrame, month: str | None = None, *,
     if load_kwargs.get("order_col") == "":
         load_kwargs["order_col"] = None
     load_kwargs.pop("after_as_of", None)
+    loaded, period = cut_at_month(lambda **cut: load_transactions(source, **load_kwargs, **cut), month, as_of=as_of,
+                                  check_late=lambda got: _check_late_outliers(*got))
+    return loaded.transactions, loaded.ledger, period
+
+
+def load_month_table(source: str | Path | pd.DataFrame, month: str | None = None, *, prepared_monthly: str = "",
+                     as_of: str | pd.Timestamp | None = None, **load_kwargs: Any
+                     ) -> tuple[pd.DataFrame, RowLedger, pd.Period]:
+    """The monthly KPI table up to the report month's end, its row ledger and the month.
+
+    Inside ``relmkt report`` the runner has computed the table once (``prepared_monthly``, see
+    :func:`save_month_table`) and this only reads it. Run on its own, it loads ``source`` as
+    :func:`load_month` does and computes :func:`month_table`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"customer_id": ["a", "b", "a"],
+    ...     "order_date": ["2024-01-03", "2024-02-10", "2024-03-02"], "amount": [1.0, 2.0, 3.0]})
+    >>> table, ledger, month = load_month_table(raw)
+    >>> str(month), table["orders"].tolist(), bool(table["complete"].iloc[-1])
+    ('2024-02', [1, 1], True)
+    """
+    if prepared_monthly and Path(prepared_monthly).is_file():
+        table, ledger = read_month_table(prepared_monthly)
+        period = parse_month(month, "--month") if month else table.index[-1]
+        return table.loc[:period], ledger, period
+    tx, ledger, period = load_month(source, month, as_of=as_of, **load_kwargs)
+    return month_table(tx, as_of=period.end_time.normalize()), ledger, period
+
+
+def cut_at_month(load: Callable[..., Any], month: str | None, *, as_of: Any = None,
+                 check_late: Callable[[Any], None] | None = None) -> tuple[Any, pd.Period]:
+    """Load the data up to the report month's last day, and decide the month: :func:`load_month`'s logic.
+
+    ``load(**cut)`` loads the data, with ``as_of`` and ``after_as_of`` in ``cut`` when it must be cut,
+    and returns something with a ``.ledger`` (the pandas frame's :class:`LoadedTransactions`, or an
+    engine's orders). ``check_late(loaded)`` raises on a last month set by a few typo dates.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"customer_id": ["a", "b", "a"],
+    ...     "order_date": ["2024-01-03", "2024-02-10", "2024-03-02"], "amount": [1.0, 2.0, 3.0]})
+    >>> loaded, month = cut_at_month(lambda **cut: load_transactions(raw, **cut), None)
+    >>> str(month), loaded.ledger.last_date
+    ('2024-02', '2024-02-10')
+    """
     cap = None
     if as_of is not None and str(as_of).strip() != "":
         try:
@@ -308,28 +499,27 @@ def load_month(source: str | Path | pd.DataFrame, month: str | None = None, *,
             raise ParameterError(f"--month {period} ends after --as-of {cap.date()}: pick an earlier month, or a "
                                  "later --as-of.")
         try:
-            tx, ledger = load_transactions(source, **load_kwargs, as_of=end, after_as_of="drop")
+            loaded = load(as_of=end, after_as_of="drop")
         except DataValidationError as exc:
             if "no orders remain" not in str(exc):
                 raise
-            _, full = load_transactions(source, **load_kwargs)
+            full = load().ledger
             resolve_month(str(month), full.first_date, full.last_date)  # raises "outside the data"
             raise
+        ledger = loaded.ledger
         later = any(reason.startswith("dated after as_of") for reason in ledger.dropped)
         last_seen = str(period.end_time.date()) if later else ledger.last_date
         resolve_month(str(month), ledger.first_date, last_seen)
-        return tx, ledger, period
-    if cap is not None:
-        tx, ledger = load_transactions(source, **load_kwargs, as_of=cap, after_as_of="drop")
-    else:
-        tx, ledger = load_transactions(source, **load_kwargs)
-    _check_late_outliers(tx, ledger)
+        return loaded, period
+    loaded = load(as_of=cap, after_as_of="drop") if cap is not None else load()
+    ledger = loaded.ledger
+    if check_late is not None:
+        check_late(loaded)
     period = resolve_month(None, ledger.first_date, str(cap.date()) if cap is not None and
                            any(r.startswith("dated after as_of") for r in ledger.dropped) else ledger.last_date)
     if pd.Timestamp(ledger.last_date) > period.end_time:
-        tx, ledger = load_transactions(source, **load_kwargs, as_of=period.end_time.normalize(),
-                                       after_as_of="drop")
-    return tx, ledger, period
+        loaded = load(as_of=period.end_time.normalize(), after_as_of="drop")
+    return loaded, period
 
 
 _HEADLINE_ROWS = ("customers_active", "customers_new", "orders", "revenue", "average_order_value",

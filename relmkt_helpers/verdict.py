@@ -22,26 +22,24 @@ import pandas as pd
 
 from .display import fmt_change, fmt_value
 
-__all__ = ["month_noise", "verdict", "Z95"]
+__all__ = ["month_noise", "noise_from_table", "verdict", "Z95"]
 
 #: Two-sided 95% normal quantile.
 Z95 = 1.959963984540054
 
 
-def _month_stats(tx: pd.DataFrame, summary: pd.DataFrame, period: pd.Period) -> dict[str, float]:
-    if period not in summary.index:
+def _month_stats(table: pd.DataFrame, period: pd.Period) -> dict[str, float]:
+    if period not in table.index:
         return {}
-    row = summary.loc[period]
-    prev = summary.loc[period - 1] if (period - 1) in summary.index else None
-    dates = tx["order_date"]
-    in_month = (dates >= period.start_time) & (dates <= period.end_time)
-    amounts = tx.loc[in_month, "amount"].to_numpy(dtype="float64")
-    new_cum = summary["customers_new"].cumsum()
+    row = table.loc[period]
+    prev = table.loc[period - 1] if (period - 1) in table.index else None
+    n, total, squares = float(row["orders"]), float(row["revenue"]), float(row["revenue_sq"])
+    new_cum = table["customers_new"].cumsum()
     return {
-        "orders": float(row["orders"]), "customers_active": float(row["customers_active"]),
-        "customers_new": float(row["customers_new"]), "revenue": float(row["revenue"]),
-        "revenue_sq": float(np.sum(amounts ** 2)), "aov_var": float(np.var(amounts, ddof=1)) if amounts.size > 1
-        else float("nan"),
+        "orders": n, "customers_active": float(row["customers_active"]),
+        "customers_new": float(row["customers_new"]), "revenue": total, "revenue_sq": squares,
+        # the sample variance of the month's order values, from their sum and sum of squares
+        "aov_var": max(squares - total * total / n, 0.0) / (n - 1) if n > 1 else float("nan"),
         "retention_rate_prev_month": float(row["retention_rate_prev_month"]),
         "retention_n": float(prev["customers_active"]) if prev is not None else float("nan"),
         "repeat_purchase_rate": float(row["repeat_purchase_rate"]), "repeat_n": float(new_cum.loc[period]),
@@ -76,14 +74,29 @@ def month_noise(tx: pd.DataFrame, month: str | pd.Period) -> dict[str, dict[str,
     >>> round(n["change"], 2), round(n["noise"], 3), n["significant"]
     (0.3, 0.297, True)
     """
-    from .kpis import monthly_summary
+    from .kpis import month_table
 
     period = pd.Period(month, "M")
     if not len(tx) or (period - 1).end_time.normalize() < tx["order_date"].min():
         return {}  # no month before this one in the data
-    # one summary serves both months: a month's figures do not depend on later orders
-    summary = monthly_summary(tx, as_of=period.end_time.normalize())
-    cur, prev = _month_stats(tx, summary, period), _month_stats(tx, summary, period - 1)
+    # one table serves both months: a month's figures do not depend on later orders
+    return noise_from_table(month_table(tx, as_of=period.end_time.normalize()), period)
+
+
+def noise_from_table(table: pd.DataFrame, month: str | pd.Period) -> dict[str, dict[str, Any]]:
+    """:func:`month_noise` from a :func:`relmkt_helpers.kpis.month_table` that runs to the month's end.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from relmkt_helpers.kpis import month_table
+    >>> tx = pd.DataFrame({"customer_id": [f"c{i}" for i in range(230)], "amount": 10.0,
+    ...                    "order_date": pd.to_datetime(["2024-01-05"] * 100 + ["2024-02-05"] * 130)})
+    >>> noise_from_table(month_table(tx, as_of="2024-02-29"), "2024-02")["orders"]["significant"]
+    True
+    """
+    period = pd.Period(month, "M")
+    cur, prev = _month_stats(table, period), _month_stats(table, period - 1)
     if not cur or not prev:
         return {}
     out: dict[str, dict[str, Any]] = {}

@@ -97,6 +97,48 @@ def test_bundled_monthly_counts_equal(bundled):
     np.testing.assert_allclose(got["revenue"], want["revenue"], rtol=MONEY_RTOL)
 
 
+def assert_same_month_table(want: pd.DataFrame, got: pd.DataFrame) -> None:
+    assert got.index.equals(want.index)
+    assert list(got.columns) == list(want.columns)
+    assert got["complete"].tolist() == want["complete"].tolist()
+    for col in ("orders", "customers_active", "customers_new", "customers_returning", "customers_reactivated"):
+        assert got[col].tolist() == want[col].astype(int).tolist(), col
+    for col in ("revenue", "revenue_sq", "average_order_value", "retention_rate_prev_month", "repeat_purchase_rate"):
+        np.testing.assert_allclose(got[col], want[col], rtol=MONEY_RTOL, atol=1e-300, err_msg=col)
+
+
+@pytest.mark.parametrize("when", ["month_end", "mid_month"])
+def test_bundled_month_table_equal(bundled, when):
+    """The report's monthly table (headline KPIs, their noise inputs) is the same from either engine."""
+    from relmkt_helpers.engine import month_table
+    from relmkt_helpers.kpis import month_table as pandas_month_table
+
+    path, tx, ledger, orders = bundled
+    last = pd.Timestamp(ledger.last_date)
+    as_of = last.to_period("M").end_time.normalize() - pd.DateOffset(months=2)
+    if when == "mid_month":
+        as_of = as_of.replace(day=15)
+    want = pandas_month_table(tx[tx["order_date"] <= as_of], as_of=as_of)
+    assert_same_month_table(want, month_table(orders, as_of=as_of))
+    assert want["repeat_purchase_rate"].notna().sum() > 3  # the rates were compared, not only NaNs
+
+
+def test_engine_writes_the_canonical_file(bundled, tmp_path):
+    """write_canonical goes from DuckDB to Parquet; load_transactions reads back the pandas path's frame."""
+    from relmkt_helpers.engine import write_canonical
+    from relmkt_helpers.io import is_canonical, save_canonical
+
+    path, tx, ledger, orders = bundled
+    out = write_canonical(orders, tmp_path / "orders.parquet")
+    assert is_canonical(out)
+    got, got_ledger = load_transactions(out)
+    want, want_ledger = load_transactions(save_canonical(tx, ledger, tmp_path / "pandas.parquet"))
+    assert got.dtypes.to_dict() == want.dtypes.to_dict()
+    assert_same_orders(want, got)
+    assert got["order_date"].is_monotonic_increasing
+    assert got_ledger.to_dict() == {**want_ledger.to_dict(), "source": got_ledger.source}
+
+
 def test_bundled_cohort_activity_equal(bundled):
     path, tx, ledger, orders = bundled
     num = retention_matrix(tx, period="M").numerator
@@ -263,6 +305,11 @@ def _same_reductions(tx, orders, ledger):
     got = monthly_counts(orders)
     for col in ("orders", "customers_active", "customers_new", "customers_returning", "customers_reactivated"):
         assert got[col].tolist() == want[col].astype(int).tolist(), col
+    from relmkt_helpers.engine import month_table
+    from relmkt_helpers.kpis import month_table as pandas_month_table
+
+    end = pd.Timestamp(ledger.last_date).to_period("M").end_time.normalize()
+    assert_same_month_table(pandas_month_table(tx, as_of=end), month_table(orders, as_of=end))
 
 
 def _engine_load(session, raw, policies):

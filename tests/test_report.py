@@ -85,7 +85,7 @@ def test_code_hidden_unless_asked(tmp_path, small_data):
                  with_code=True)
     hidden = (tmp_path / "a" / "2023-02" / "00_data_overview.html").read_text()
     shown = (tmp_path / "b" / "2023-02" / "00_data_overview.html").read_text()
-    assert "monthly_summary" not in hidden and "monthly_summary" in shown
+    assert "load_month_table" not in hidden and "load_month_table" in shown
     assert "injected-parameters" not in shown  # plumbing stays hidden
     assert "cdnjs" not in hidden and 'src="http' not in hidden  # readable offline
 
@@ -281,5 +281,24 @@ def test_report_from_a_parquet_folder_equals_the_csv_report(tmp_path, small_data
     ma = json.loads((a.path / "metrics.json").read_text())
     mb = json.loads((b.path / "metrics.json").read_text())
     for key in ("customers_active", "customers_new", "orders", "revenue", "rows_read", "rows_used",
-                "retention_rate_prev_month"):
+                "retention_rate_prev_month", "repeat_purchase_rate", "average_order_value"):
         assert mb[key] == pytest.approx(ma[key], rel=1e-12), key
+    assert mb["significance"].keys() == ma["significance"].keys() and ma["significance"]
+    for key, noise in ma["significance"].items():
+        assert mb["significance"][key] == pytest.approx(noise, rel=1e-9), key
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_typo_dates_stop_the_report_on_either_engine(tmp_path, small_data, engine):
+    """A last month set by one order dated 2205 is the same clear error whichever engine reads the file."""
+    raw = pd.read_csv(small_data, dtype={"customer_id": "str", "order_id": "str"})
+    raw["order_date"] = pd.to_datetime(raw["order_date"]).astype("datetime64[us]")
+    typo = raw.iloc[[0]].assign(order_date=pd.Timestamp("2205-03-02"), order_id="typo-1")
+    path = tmp_path / "typo.parquet"
+    pd.concat([raw, typo]).to_parquet(path, index=False)
+    with pytest.raises(DataValidationError) as err:
+        build_report(path, out_dir=tmp_path / "out", notebooks=[OVERVIEW], progress=False, engine=engine)
+    message = str(err.value)
+    assert "only because of 1 order(s) dated long after the rest, which ends in 2023-03" in message
+    assert "order 'typo-1'" in message and "--as-of 2023-03-31" in message
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -17,10 +17,10 @@
 from .contract import EngineOrders, engine_orders
 from .session import DuckDBSession, EngineError, parse_memory_limit
 from .sources import is_engine_source, open_source
-from .api import (calibration_holdout, churn_features, churn_labels, cohort_activity, load_with_engine, monthly_counts,
-                  open_orders, resolve_engine, rfm_summary, rfm_table)
+from .api import (calibration_holdout, churn_features, churn_labels, cohort_activity, load_with_engine, month_table,
+                  monthly_counts, open_orders, resolve_engine, rfm_summary, rfm_table, write_canonical)
 
 __all__ = ["DuckDBSession", "EngineError", "EngineOrders", "calibration_holdout", "churn_features", "churn_labels",
            "cohort_activity", "engine_orders", "is_engine_source", "rfm_table",
-           "load_with_engine", "monthly_counts", "open_orders", "rfm_summary",
+           "load_with_engine", "month_table", "monthly_counts", "open_orders", "write_canonical", "rfm_summary",
            "open_source", "parse_memory_limit", "resolve_engine"]

@@ -23,6 +23,7 @@ the orders there; only the per-customer summary comes back:
 from __future__ import annotations
 
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Iterator
 
 import pandas as pd
@@ -146,6 +147,23 @@ def monthly_counts(orders: EngineOrders, *, as_of: Any = None) -> pd.DataFrame:
     out.index = month_label(out.pop("month"))
     out.index.name = "month"
     return out
+
+
+def month_table(orders: EngineOrders, *, as_of: Any) -> pd.DataFrame:
+    """:func:`relmkt_helpers.kpis.month_table` by the engine: the monthly KPIs up to ``as_of``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [10.0, 5.0, 7.0],
+    ...                    "order_date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-02-03"])})
+    >>> with open_orders(tx) as orders:
+    ...     month_table(orders, as_of="2024-02-29")["repeat_purchase_rate"].tolist()
+    [0.0, 0.5]
+    """
+    from ..kpis import summary_from_counts
+
+    return summary_from_counts(monthly_counts(orders, as_of=as_of), as_of=as_of)
 
 
 def cohort_activity(orders: EngineOrders, *, period: str = "M", as_of: Any = None) -> pd.DataFrame:
@@ -420,3 +438,79 @@ def activity(orders: EngineOrders, *, channel_col: str | None, as_of: Any = None
     first_day = np.datetime64(orders.ledger.first_date, "D")
     return Activity(periods=periods, channels=channels, complete=last_days <= end, first_day=first_day, as_of=end,
                     **grids)
+
+
+def write_canonical(orders: EngineOrders, path: str | Path) -> Path:
+    """Write the orders as a canonical file (:func:`relmkt_helpers.io.save_canonical`) straight from the engine.
+
+    The rows go from DuckDB to Parquet without passing through pandas, so writing the file costs
+    no more memory than the engine's limit. :func:`relmkt_helpers.load_transactions` reads it back
+    as the same frame as :meth:`EngineOrders.to_pandas`, with the ledger.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> from relmkt_helpers import load_transactions
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [10.0, 5.0, 7.0],
+    ...                    "order_date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-02-03"])})
+    >>> with open_orders(tx) as orders:
+    ...     path = write_canonical(orders, tempfile.mkdtemp() + "/orders.parquet")
+    >>> frame, ledger = load_transactions(path)
+    >>> frame["amount"].tolist(), ledger.customers
+    ([10.0, 5.0, 7.0], 2)
+    """
+    import json
+
+    import ibis
+
+    from ..io import _CANONICAL_VERSION, CANONICAL_KEY
+    from .contract import FILE, ROW
+
+    t = orders.table
+    sql = ibis.to_sql(t.order_by([t.order_date, t[FILE], t[ROW]]).drop(ROW, FILE), dialect="duckdb")
+    meta = json.dumps({"version": _CANONICAL_VERSION, "ledger": orders.ledger.to_dict()})
+
+    def quoted(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    path = Path(path)
+    raw = orders.session.raw
+    raw.execute("SET preserve_insertion_order = true")  # the file keeps the ORDER BY
+    try:
+        orders.session._guard(lambda: raw.execute(
+            f"COPY ({sql}) TO {quoted(str(path))} (FORMAT parquet, "
+            f"KV_METADATA {{{quoted(CANONICAL_KEY.decode())}: {quoted(meta)}}})"), "writing the canonical orders")
+    finally:
+        raw.execute("SET preserve_insertion_order = false")
+    return path
+
+
+def check_late_outliers(orders: EngineOrders) -> None:
+    """:func:`relmkt_helpers.kpis.load_month`'s check for typo dates (2205 for 2025), by the engine.
+
+    Raises the same :class:`~relmkt_helpers.errors.DataValidationError` as the pandas path when the
+    data's last month is set by a few orders dated long after the rest.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b", "a"], "amount": [10.0, 5.0, 7.0], "order_id": ["1", "2", "3"],
+    ...                    "order_date": pd.to_datetime(["2024-01-05", "2024-02-01", "2204-02-03"])})
+    >>> with open_orders(tx) as orders:
+    ...     check_late_outliers(orders)
+    Traceback (most recent call last):
+    relmkt_helpers.errors.DataValidationError: ...only because of 1 order(s) dated long after the rest...
+    """
+    from ..kpis import _late_cut, _raise_late
+    from .reductions import period_code
+    from .sources import FILE, ROW
+
+    t = orders.table
+    months = t.mutate(p=period_code(t.order_date, "M"))
+    counts = orders.session.execute(months.group_by("p").agg(n=months.count()), "orders per month")
+    cut = _late_cut(counts.set_index("p")["n"].sort_index())
+    if cut is None:
+        return
+    late = months.filter(months.p > cut)
+    first = orders.session.execute(late.order_by([late.order_date, late[FILE], late[ROW]]).limit(5), "late orders")
+    _raise_late(orders.ledger, cut, first, int(counts.loc[counts["p"] > cut, "n"].sum()))

@@ -102,24 +102,35 @@ def cohort_activity_expr(orders, *, period: str = "M", as_of: Any = None):
 
 
 def monthly_counts_expr(orders, *, as_of: Any = None):
-    """Per calendar month with orders: ``orders``, ``revenue``, ``customers_active``, ``customers_new``,
-    ``customers_returning`` (active the month before too) and ``customers_reactivated`` (back after a
-    gap): the counts of :func:`relmkt_helpers.kpis.monthly_summary`."""
+    """Per calendar month with orders: ``orders``, ``revenue``, ``revenue_sq`` (sum of squared order
+    values), ``customers_active``, ``customers_new``, ``customers_returning`` (active the month before
+    too), ``customers_reactivated`` (back after a gap) and ``repeaters`` (customers whose second order
+    falls in the month): the counts behind :func:`relmkt_helpers.kpis.month_table`."""
     import ibis
 
     o = orders if as_of is None else _upto(orders, as_of)
     o = o.mutate(p=period_code(o.order_date, "M"))
     o = o.mutate(first=o.p.min().over(group_by="customer_id"))
-    cm = o.group_by(["customer_id", "p"]).agg(first=o.first.min(), orders=o.count(), revenue=o.amount.sum())
+    cm = o.group_by(["customer_id", "p"]).agg(first=o.first.min(), orders=o.count(), revenue=o.amount.sum(),
+                                               revenue_sq=(o.amount * o.amount).sum())
     cm = cm.mutate(prev=cm.p.lag().over(ibis.window(group_by="customer_id", order_by="p")))
-    return cm.group_by("p").agg(
+    months = cm.group_by("p").agg(
         orders=cm.orders.sum(),
         revenue=cm.revenue.sum(),
+        revenue_sq=cm.revenue_sq.sum(),
         customers_active=cm.count(),
         customers_new=(cm.p == cm.first).sum(),
         customers_returning=(cm.prev == cm.p - 1).fill_null(False).sum(),
         customers_reactivated=((cm.p != cm.first) & (cm.prev < cm.p - 1)).fill_null(False).sum(),
-    ).rename(month="p")
+    )
+    # the month of each customer's second order: the first month if it holds two, else the next one
+    per = cm.group_by("customer_id").agg(first=cm.first.min(), n_first=cm.orders.sum(where=cm.p == cm.first),
+                                         later=cm.p.min(where=cm.p > cm.first))
+    per = per.mutate(second=ibis.ifelse(per.n_first >= 2, per.first, per.later))
+    per = per.filter(per.second.notnull())
+    rep = per.group_by(q=per.second).agg(repeaters=per.count())
+    j = months.left_join(rep, months.p == rep.q)
+    return j.select(*[j[c] for c in months.columns], repeaters=j.repeaters.fill_null(0)).rename(month="p")
 
 
 def month_label(code) -> pd.PeriodIndex:

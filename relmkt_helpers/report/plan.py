@@ -22,7 +22,7 @@ _TARGETED = re.compile(r"^(?P<nb>\d{2}|\d{2}_[A-Za-z0-9_]+)\.(?P<name>[A-Za-z_][
 
 #: Parameters the runner injects into every notebook that declares them (never set with -p).
 RUNNER_PARAMETERS = (
-    "data_path", "prepared_path", "load_options", "spend_path", "subscriptions_path", "month", "as_of", "metrics_path",
+    "data_path", "prepared_path", "prepared_monthly", "load_options", "spend_path", "subscriptions_path", "month", "as_of", "metrics_path",
     "output_dir", "customer_col", "date_col", "amount_col", "order_col", "currency",
 )
 

@@ -14,11 +14,11 @@ import pandas as pd
 from .. import config
 from .._kernels import WarmKernels, shutdown_kernel
 from ..errors import ParameterError, ReportError
-from ..io import RowLedger, load_spend, load_subscriptions, load_transactions, save_canonical
-from ..kpis import load_month, month_metrics, parse_month
-from ..verdict import month_noise
+from ..io import RowLedger, load_transactions
+from ..kpis import parse_month
 from . import _fs, render
 from .metrics import assemble_metrics
+from .prepare import Prepared, prepare
 from .plan import LoadOptions, RunPlan, discover_notebooks, notebook_parameters, resolve_user_params
 
 __all__ = ["ReportResult", "build_report", "build_reports", "make_plan", "month_range"]
@@ -155,35 +155,16 @@ def build_report(data_path: str | Path, *, month: str | None = None, _bar: Any =
 def _run(plan: RunPlan, month: str | None, started: float, bar: Any) -> ReportResult:
     # the first notebook's kernel starts (and imports) while the data is validated
     with WarmKernels(plan.kernel_name, [p.parent for p in plan.notebooks], enabled=plan.warm_kernels) as pool:
-        # 1. validate at the edge, before anything is written -------------------
-        tx, ledger, period = load_month(plan.data, month, as_of=plan.load.as_of, **plan.load.loader_kwargs())
-        as_of = period.end_time.normalize()
-        _check_customers(plan, ledger, as_of)
-        if plan.spend:
-            spend = load_spend(plan.spend)
-            data_months = pd.period_range(tx["order_date"].min(), as_of, freq="M")
-            if not spend["month"].isin(data_months).any():
-                raise ParameterError(
-                    f"the spend ledger {plan.spend} covers {spend['month'].min()} .. {spend['month'].max()}, "
-                    f"which does not overlap the transactions ({data_months[0]} .. {data_months[-1]}). "
-                    "Pass the ledger for the same business and period, or leave --spend out."
-                )
-        if plan.subscriptions:
-            load_subscriptions(plan.subscriptions)
-
-        # 2. run into a temporary folder ------------------------------------------
-        # The notebooks read the validated canonical frame (save_canonical), not the raw file: the
-        # data is parsed and checked once per report instead of once per notebook.
+        # 1. validate every input once and compute the shared tables (report/prepare.py) --------
+        # Into a temporary folder: the notebooks read the canonical orders and the monthly table
+        # from it, not the raw file; nothing is written next to the reports until a notebook runs.
         work = _fs.work_dir()
         try:
-            canonical = save_canonical(tx, ledger, work / "transactions.parquet")
-            kpis = month_metrics(tx, period)
-            kpis["significance"] = month_noise(tx, period)
-            del tx  # the notebooks each load the canonical file: do not hold a second copy meanwhile
+            prepared = prepare(plan, month, work)
+            _check_customers(plan, prepared.ledger, prepared.as_of)
             _release_memory()
-            prepared = time.perf_counter() - started
-            return _run_notebooks(plan, kpis, ledger, period, as_of, canonical, bar=bar, started=started,
-                                  pool=pool, prepared=prepared)
+            seconds = time.perf_counter() - started
+            return _run_notebooks(plan, prepared, bar=bar, started=started, pool=pool, prepared_seconds=seconds)
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -278,12 +259,12 @@ def _failure_message(nb: Path, exc: BaseException, failed_dir: Path, executed: P
     )
 
 
-def _run_notebooks(plan: RunPlan, kpis: Mapping[str, Any], ledger: RowLedger, period: pd.Period,
-                   as_of: pd.Timestamp, canonical: Path, *, bar: Any, started: float, pool: WarmKernels,
-                   prepared: float) -> ReportResult:
+def _run_notebooks(plan: RunPlan, prepared: Prepared, *, bar: Any, started: float, pool: WarmKernels,
+                   prepared_seconds: float) -> ReportResult:
     import papermill
     from tqdm.auto import tqdm
 
+    kpis, ledger, period, as_of = prepared.kpis, prepared.ledger, prepared.period, prepared.as_of
     out_dir = plan.out_dir
     final = out_dir / str(period)
     tmp = _fs.partial_dir(out_dir, str(period))
@@ -296,7 +277,8 @@ def _run_notebooks(plan: RunPlan, kpis: Mapping[str, Any], ledger: RowLedger, pe
         # the source as the user named it (an executed notebook re-run later reads it) and the validated
         # copy every notebook reads while the report is built (removed afterwards)
         "data_path": str(plan.data),
-        "prepared_path": str(canonical),
+        "prepared_path": str(prepared.orders),
+        "prepared_monthly": str(prepared.monthly),
         "load_options": {k: v for k, v in cols.items() if not k.endswith("_col")},
         "spend_path": str(plan.spend) if plan.spend else "",
         "subscriptions_path": str(plan.subscriptions) if plan.subscriptions else "",
@@ -308,7 +290,7 @@ def _run_notebooks(plan: RunPlan, kpis: Mapping[str, Any], ledger: RowLedger, pe
         "amount_col": plan.load.amount_col,
         "order_col": plan.load.order_col or "",
     }
-    timings: dict[str, float] = {"prepare_data": round(prepared, 2)}
+    timings: dict[str, float] = {"prepare_data": round(prepared_seconds, 2)}
     own_bar = bar is None  # batch mode passes one bar across months
     if own_bar:
         bar = tqdm(total=len(plan.notebooks), desc=f"report {period}", unit="notebook", disable=not plan.progress)
