@@ -57,6 +57,7 @@ from .io import (
     load_spend,
     load_subscriptions,
     load_transactions,
+    open_transactions,
     read_table,
     save_canonical,
 )
@@ -79,6 +80,7 @@ __all__ = [
     "LoadedTransactions",
     "RowLedger",
     "load_transactions",
+    "open_transactions",
     "load_spend",
     "load_subscriptions",
     "read_table",

@@ -62,7 +62,7 @@ from .errors import DataValidationError, ParameterError
 
 __all__ = [
     "RowLedger", "LoadedTransactions", "load_transactions", "load_spend", "load_subscriptions",
-    "read_table", "resolve_column", "save_canonical", "is_canonical",
+    "read_table", "resolve_column", "save_canonical", "is_canonical", "open_transactions",
 ]
 
 CANONICAL_COLUMNS = ("customer_id", "order_date", "amount", "order_id")
@@ -534,6 +534,18 @@ def load_transactions(
 # ----------------------------------------------------------------------------
 # the canonical file: validate once, re-load in half a second
 # ----------------------------------------------------------------------------
+
+def open_transactions(source: Any, *, engine: str = "auto", prepared_path: str | Path | None = None,
+                      memory_limit: Any = None, **contract: Any):
+    """The transactions for an analysis that can run in the engine: a canonical frame, or orders kept in DuckDB.
+
+    See :func:`relmkt_helpers.engine.api.open_transactions` (imported on first use, so that
+    ``import relmkt_helpers`` does not load DuckDB).
+    """
+    from .engine.api import open_transactions as _open
+
+    return _open(source, engine=engine, prepared_path=prepared_path, memory_limit=memory_limit, **contract)
+
 
 def save_canonical(tx: pd.DataFrame, ledger: RowLedger, path: str | Path) -> Path:
     """Write a canonical frame and its row ledger to one Parquet file, for fast re-loading.

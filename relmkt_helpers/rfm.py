@@ -715,7 +715,8 @@ def vip_list(rfm: pd.DataFrame, *, clv: pd.Series | None = None, top: float = 0.
         values = _check_clv(clv, rfm.index, "vip_list")
     # ceil(top * n), guarding against float noise such as 0.1 * 30 = 3.0000000000000004
     k = min(n, max(1, math.ceil(round(float(top) * n, 9))))
-    order = np.argsort(-values, kind="stable")[:k]
+    # money to a millionth: values equal but for float noise tie, and keep the customers' order (any engine)
+    order = np.argsort(-np.round(values, 6), kind="stable")[:k]
     total = float(values.sum())
     chosen = values[order]
     share = _share(chosen, total)
@@ -745,7 +746,7 @@ _REASONS = np.array([
 def dropped_off(tx: pd.DataFrame, *, as_of: Any = None, recent_days: int = 90, baseline_days: int = 365,
                 stop_factor: float = 3.0, drop_threshold: float = 0.5, min_orders: int = 3,
                 min_expected_orders: float = 1.0, max_p_value: float | None = None,
-                include_all: bool = False) -> pd.DataFrame:
+                include_all: bool = False, engine: str = "auto") -> pd.DataFrame:
     """Customers who stopped, or sharply cut their frequency or spend, against their own history.
 
     Windows (all inclusive, in calendar days; ``A`` = ``as_of``):
@@ -810,6 +811,8 @@ def dropped_off(tx: pd.DataFrame, *, as_of: Any = None, recent_days: int = 90, b
         ``frequency_p_value <= max_p_value``.
     include_all : bool, default False
         Return every evaluated customer (flagged or not) instead of the flagged ones.
+    engine : {"auto", "pandas", "duckdb"}
+        Where the per-order work runs (see :func:`relmkt_helpers.rfm_table`).
 
     Returns
     -------
@@ -852,25 +855,16 @@ def dropped_off(tx: pd.DataFrame, *, as_of: Any = None, recent_days: int = 90, b
         max_p_value = _check_positive_real("max_p_value", max_p_value, upper=1.0)
     if not isinstance(include_all, (bool, np.bool_)):
         raise ParameterError(f"include_all={include_all!r}: pass True or False.")
-    od = _Orders(tx, as_of, "dropped_off")
-    A = od.as_of_day
+    from .engine.api import on_engine, run_on_engine
+
+    window = dict(as_of=as_of, recent_days=recent_days, baseline_days=baseline_days, min_orders=min_orders)
+    h, A = run_on_engine("history_windows", tx, **window) if on_engine(tx, engine) else _history_windows(tx, **window)
     recent_start = A - recent_days + 1
     base_start = recent_start - baseline_days
-    in_hist = od.days < recent_start
-    in_recent = ~in_hist
-    in_base = in_hist & (od.days >= base_start)
-
-    hist_orders = od.count(in_hist)
-    qualifies = hist_orders >= min_orders
-    idx = np.flatnonzero(qualifies)
-    # usual gap: median gap between consecutive distinct order days in the history
-    gap = _median_gaps(od, in_hist & qualifies[od.cust])[idx]
-    last = od.last_day()[idx]
+    gap, last = h["usual_gap_days"].to_numpy(dtype=np.float64), h["last_day"].to_numpy(dtype=np.int64)
     days_since = A - last
-    base_orders = od.count(in_base)[idx]
-    base_spend = od.spend(in_base)[idx]
-    rec_orders = od.count(in_recent)[idx]
-    rec_spend = od.spend(in_recent)[idx]
+    base_orders, base_spend = h["baseline_orders"].to_numpy(dtype=np.int64), h["baseline_spend"].to_numpy(np.float64)
+    rec_orders, rec_spend = h["recent_orders"].to_numpy(dtype=np.int64), h["recent_spend"].to_numpy(np.float64)
     scale = recent_days / baseline_days
     exp_orders = base_orders * scale
     exp_spend = base_spend * scale
@@ -887,12 +881,12 @@ def dropped_off(tx: pd.DataFrame, *, as_of: Any = None, recent_days: int = 90, b
         freq_drop &= p_value <= max_p_value
     spend_drop = judged & (exp_spend > 0) & (spend_ratio < drop_threshold)
     flagged = stopped | freq_drop | spend_drop
-    hist_spend = od.spend(in_hist)[idx]
+    hist_spend = h["history_spend"].to_numpy(dtype=np.float64)
 
     out = pd.DataFrame({
-        "history_orders": hist_orders[idx],
+        "history_orders": h["history_orders"].to_numpy(dtype=np.int64),
         "history_spend": hist_spend,
-        "first_order": _days_to_datetime(od.first()[idx]),
+        "first_order": _days_to_datetime(h["first_day"].to_numpy(dtype=np.int64)),
         "last_order": _days_to_datetime(last),
         "days_since_last": days_since,
         "usual_gap_days": gap,
@@ -910,23 +904,45 @@ def dropped_off(tx: pd.DataFrame, *, as_of: Any = None, recent_days: int = 90, b
         "frequency_drop": freq_drop,
         "spend_drop": spend_drop,
         "flagged": flagged,
-    }, index=od.customers[idx])
+    }, index=h.index)
     reason_code = stopped.astype(np.int64) * 4 + freq_drop * 2 + spend_drop
     out["reasons"] = _REASONS[reason_code]
     # most valuable baseline first; ties: history spend, then customer_id (the index is sorted)
-    order = np.lexsort((np.arange(len(idx)), -hist_spend, -base_spend))
+    order = np.lexsort((np.arange(len(h)), -np.round(hist_spend, 6), -np.round(base_spend, 6)))
     if not include_all:
         order = order[flagged[order]]
     out = out.iloc[order]
     out.attrs.update({
-        "as_of": od.as_of, "recent_window": (_day_ts(recent_start), od.as_of),
+        "as_of": _day_ts(A), "recent_window": (_day_ts(recent_start), _day_ts(A)),
         "baseline_window": (_day_ts(base_start), _day_ts(recent_start - 1)),
         "recent_days": recent_days, "baseline_days": baseline_days, "stop_factor": stop_factor,
         "drop_threshold": drop_threshold, "min_orders": min_orders,
         "min_expected_orders": min_expected_orders, "max_p_value": max_p_value,
-        "evaluated": int(len(idx)), "flagged": int(flagged.sum()),
+        "evaluated": int(len(h)), "flagged": int(flagged.sum()),
     })
     return out
+
+
+def _history_windows(tx: pd.DataFrame, *, as_of: Any, recent_days: int, baseline_days: int,
+                     min_orders: int) -> tuple[pd.DataFrame, int]:
+    """:func:`dropped_off`'s per-customer inputs on numpy (the engine's: ``history_windows_expr``), and as_of's day."""
+    od = _Orders(tx, as_of, "dropped_off")
+    A = od.as_of_day
+    recent_start = A - recent_days + 1
+    in_hist = od.days < recent_start
+    in_recent = ~in_hist
+    in_base = in_hist & (od.days >= recent_start - baseline_days)
+    hist_orders = od.count(in_hist)
+    qualifies = hist_orders >= min_orders
+    idx = np.flatnonzero(qualifies)
+    return pd.DataFrame({
+        "history_orders": hist_orders[idx], "history_spend": od.spend(in_hist)[idx], "first_day": od.first()[idx],
+        "last_day": od.last_day()[idx], "baseline_orders": od.count(in_base)[idx],
+        "baseline_spend": od.spend(in_base)[idx], "recent_orders": od.count(in_recent)[idx],
+        "recent_spend": od.spend(in_recent)[idx],
+        # usual gap: median gap between consecutive distinct order days in the history
+        "usual_gap_days": _median_gaps(od, in_hist & qualifies[od.cust])[idx],
+    }, index=od.customers[idx]), A
 
 
 def _median_gaps(od: _Orders, mask: np.ndarray) -> np.ndarray:

@@ -139,6 +139,30 @@ def test_engine_writes_the_canonical_file(bundled, tmp_path):
     assert got_ledger.to_dict() == {**want_ledger.to_dict(), "source": got_ledger.source}
 
 
+def test_clv_analysis_in_the_engine_equals_pandas(bundled):
+    """The CLV page's analysis on orders kept in DuckDB: the same model, values, RFM, dropped-off list and
+    tracking; every per-order reduction ran in the engine."""
+    import relmkt_helpers as rh
+    from relmkt_helpers.plots.clv import tracking_table
+
+    path, tx, ledger, orders = bundled
+    as_of = pd.Timestamp(ledger.last_date).to_period("M").end_time.normalize() - pd.DateOffset(months=1)
+    kw = dict(as_of=as_of, n_bootstrap=20, compare_customers=None)
+    a, b = rh.clv_analysis(tx, **kw), rh.clv_analysis(orders, **kw)
+    assert a.choice.model == b.choice.model
+    pd.testing.assert_frame_equal(a.choice.comparison, b.choice.comparison, rtol=1e-9)
+    interval = ["clv_low", "clv_high"]  # bootstrap quantiles: the covariance's finite differences amplify 1e-16
+    pd.testing.assert_frame_equal(a.value.drop(columns=interval), b.value.drop(columns=interval), rtol=1e-9)
+    pd.testing.assert_frame_equal(a.value[interval], b.value[interval], rtol=1e-4)
+    pd.testing.assert_frame_equal(a.rfm, b.rfm, rtol=MONEY_RTOL)
+    pd.testing.assert_frame_equal(a.dropped, b.dropped, rtol=MONEY_RTOL)
+    assert len(a.dropped) > 0 and a.dropped.attrs == b.dropped.attrs
+    cal = a.choice
+    want = tracking_table(tx, cal.calibration_model, calibration_end=cal.calibration_end, observation_end=as_of)
+    got = tracking_table(orders, cal.calibration_model, calibration_end=cal.calibration_end, observation_end=as_of)
+    pd.testing.assert_frame_equal(want, got, rtol=MONEY_RTOL)
+
+
 def test_bundled_cohort_activity_equal(bundled):
     path, tx, ledger, orders = bundled
     num = retention_matrix(tx, period="M").numerator

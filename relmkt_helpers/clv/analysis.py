@@ -171,8 +171,11 @@ def clv_analysis(tx: pd.DataFrame, *, as_of: Any, model: str = "auto", holdout_w
 
     Parameters
     ----------
-    tx : DataFrame
-        Canonical transactions (orders after ``as_of`` are ignored).
+    tx : DataFrame or EngineOrders
+        Canonical transactions (orders after ``as_of`` are ignored). Orders in the engine
+        (:func:`relmkt_helpers.engine.open_orders`) stay there: every per-order reduction (the
+        summaries, calibration/holdout, RFM inputs, the dropped-off evidence) runs in DuckDB, and
+        only per-customer tables come back.
     as_of : date-like
         Last day of data, inclusive.
     model : {"auto", "bgnbd", "pnbd", "mbgnbd"}, default "auto"
@@ -211,7 +214,12 @@ def clv_analysis(tx: pd.DataFrame, *, as_of: Any, model: str = "auto", holdout_w
     as_of_ts = pd.Timestamp(as_of).normalize()
     if pd.isna(as_of_ts):
         raise ParameterError(f"as_of={as_of!r} is not a date.")
-    tx_cut = tx if not (tx["order_date"] > as_of_ts).any() else tx[tx["order_date"] <= as_of_ts]
+    from ..engine.contract import EngineOrders
+
+    if isinstance(tx, EngineOrders):  # every reduction below runs in the engine and stops at as_of itself
+        tx_cut = tx
+    else:
+        tx_cut = tx if not (tx["order_date"] > as_of_ts).any() else tx[tx["order_date"] <= as_of_ts]
     unit = dict(freq=freq, freq_multiplier=freq_multiplier)
     choice = choose_model(tx_cut, as_of=as_of_ts, model=model, holdout_weeks=holdout_weeks,
                           calibration_end=calibration_end, compare_customers=compare_customers,

@@ -89,10 +89,10 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
-from .._arrays import customer_codes, order_amounts, order_days
+from .._arrays import customer_codes, order_amounts, order_days, unique_sorted
 from ..errors import DataValidationError, ParameterError
 
-__all__ = ["rfm_summary", "calibration_holdout", "compress_summary", "CompressedSummary"]
+__all__ = ["rfm_summary", "calibration_holdout", "compress_summary", "CompressedSummary", "daily_purchases"]
 
 #: Days per period of each supported ``freq`` ("M": an average Gregorian month).
 _UNIT_DAYS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12}
@@ -523,6 +523,55 @@ def calibration_holdout(tx: pd.DataFrame, *, calibration_end: Any, observation_e
     _set_attrs(cal, freq, freq_multiplier, cal_day)
     cal.attrs["holdout_end"] = _iso(end_day)
     return cal
+
+
+def daily_purchases(tx: Any, *, observation_end: Any, engine: str = "auto") -> tuple[int, np.ndarray, np.ndarray]:
+    """Purchases per day across the base: the first day, and per day from it to ``observation_end``
+    the customers making their first purchase (births) and the repeat purchases.
+
+    A customer's orders on one day are one purchase, as in the models' frequency. The inputs of
+    :func:`relmkt_helpers.plots.clv.tracking_table`; ``engine`` as for :func:`rfm_summary`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "a", "b"], "amount": 1.0,
+    ...     "order_date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-03", "2024-01-03"])})
+    >>> first, births, repeats = daily_purchases(tx, observation_end="2024-01-04")
+    >>> births.tolist(), repeats.tolist()
+    ([1.0, 0.0, 1.0, 0.0], [0.0, 0.0, 1.0, 0.0])
+    """
+    from ..engine.api import on_engine, run_on_engine
+
+    end = _to_day(observation_end, "observation_end")
+    if on_engine(tx, engine):
+        d = run_on_engine("daily_purchases", tx, observation_end=_iso(end))
+        days, births_at, repeats_at = (d.index.to_numpy(dtype=np.int64), d["births"].to_numpy(np.float64),
+                                       d["repeats"].to_numpy(np.float64))
+    else:
+        all_days = order_days(tx)
+        keep = all_days <= end
+        # customer codes of the whole column (remembered across the kit's calls), then the rows kept
+        codes = customer_codes(tx, sort=False)[0].astype(np.int64)
+        if not keep.all():
+            codes, all_days = codes[keep], all_days[keep]
+        days = np.unique(all_days)
+        births_at = repeats_at = None
+    if not len(days):
+        raise DataValidationError(f"tracking_table: no orders on or before observation_end ({_iso(end)}). "
+                                  "Check the dates against the data.")
+    first_day = int(days.min())
+    n_days = end - first_day + 1
+    if births_at is None:
+        key = unique_sorted(codes * n_days + (all_days - first_day))  # one purchase per customer-day
+        codes_u, day_u = key // n_days, key % n_days
+        first = np.ones(len(key), dtype=bool)
+        first[1:] = codes_u[1:] != codes_u[:-1]  # keys sorted by customer, then day
+        return (first_day, np.bincount(day_u[first], minlength=n_days).astype("float64"),
+                np.bincount(day_u[~first], minlength=n_days).astype("float64"))
+    births, repeats = np.zeros(n_days), np.zeros(n_days)
+    births[days - first_day], repeats[days - first_day] = births_at, repeats_at
+    return first_day, births, repeats
 
 
 def _check_before(cal_day: int, end_day: int) -> None:

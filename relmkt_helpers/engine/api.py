@@ -362,11 +362,63 @@ def on_engine(tx: Any, engine: str) -> bool:
     return engine == "duckdb"
 
 
+def history_windows(orders: EngineOrders, *, as_of: Any, recent_days: int, baseline_days: int,
+                    min_orders: int) -> tuple[pd.DataFrame, int]:
+    """:func:`relmkt_helpers.rfm.dropped_off`'s per-customer inputs, reduced by the engine, and ``as_of``'s day.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": ["a"] * 4, "amount": 5.0,
+    ...                    "order_date": pd.to_datetime(["2024-01-01", "2024-01-08", "2024-01-22", "2024-06-01"])})
+    >>> with open_orders(tx) as orders:
+    ...     h, day = history_windows(orders, as_of="2024-06-30", recent_days=90, baseline_days=365, min_orders=3)
+    >>> int(h.loc["a", "history_orders"]), int(h.loc["a", "recent_orders"]), float(h.loc["a", "usual_gap_days"])
+    (3, 1, 10.5)
+    """
+    from ..rfm import _as_of_day, _day_ts
+    from .reductions import history_windows_expr
+
+    first_day, last_day = _day(orders.ledger.first_date), _day(orders.ledger.last_date)
+    A = last_day if as_of is None else _as_of_day(as_of)
+    if A < first_day:
+        raise ParameterError(
+            f"as_of={_day_ts(A).date()} is before the first order ({_day_ts(first_day).date()}), "
+            "so no customer exists yet. Pass a later as_of, or None for the last order date.")
+    recent_start = A - recent_days + 1
+    expr = history_windows_expr(orders.table, as_of=_day_ts(A), recent_start=recent_start,
+                                baseline_start=recent_start - baseline_days, min_orders=min_orders)
+    h = orders.session.execute(expr.order_by("customer_id"), "dropped_off")
+    h.index = _customer_index(h.pop("customer_id"))
+    return h, A
+
+
+def daily_purchases(orders: EngineOrders, *, observation_end: Any) -> pd.DataFrame:
+    """:func:`relmkt_helpers.plots.clv.tracking_table`'s inputs by the engine: per day with a purchase
+    (index: days since 1970-01-01), ``births`` and ``repeats``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [10.0, 5.0, 7.0],
+    ...                    "order_date": pd.to_datetime(["2024-01-05", "2024-01-09", "2024-01-09"])})
+    >>> with open_orders(tx) as orders:
+    ...     daily_purchases(orders, observation_end="2024-01-31").to_dict("list")
+    {'births': [1, 1], 'repeats': [0, 1]}
+    """
+    from .reductions import daily_purchases_expr
+
+    d = orders.session.execute(daily_purchases_expr(orders.table, observation_end=observation_end).order_by("day"),
+                               "tracking_table")
+    return d.set_index("day").astype("int64")
+
+
 def run_on_engine(name: str, tx: Any, **kwargs: Any):
     """Run the engine's ``name`` reduction on ``tx``: orders in the engine, or a canonical DataFrame that is
     registered with a new DuckDB session for the call (``engine="duckdb"`` on a frame in memory)."""
     fn = {"rfm_summary": rfm_summary, "calibration_holdout": calibration_holdout, "rfm_table": rfm_table,
-          "churn_features": churn_features, "churn_labels": churn_labels}[name]
+          "churn_features": churn_features, "churn_labels": churn_labels, "history_windows": history_windows,
+          "daily_purchases": daily_purchases}[name]
     if isinstance(tx, EngineOrders):
         return fn(tx, **kwargs)
     with DuckDBSession() as session:
@@ -514,3 +566,82 @@ def check_late_outliers(orders: EngineOrders) -> None:
     late = months.filter(months.p > cut)
     first = orders.session.execute(late.order_by([late.order_date, late[FILE], late[ROW]]).limit(5), "late orders")
     _raise_late(orders.ledger, cut, first, int(counts.loc[counts["p"] > cut, "n"].sum()))
+
+
+def open_canonical(path: str | Path, session: DuckDBSession | None = None) -> EngineOrders:
+    """A canonical file (:func:`relmkt_helpers.io.save_canonical`, :func:`write_canonical`) as orders in the
+    engine: its rows were validated when it was written, so no contract runs; the ledger is the file's.
+
+    The session (a new one by default, closed when the process ends) stays open with the orders.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> from relmkt_helpers.io import load_transactions, save_canonical
+    >>> tx, ledger = load_transactions(pd.DataFrame({"customer_id": ["a", "b"], "amount": [3.0, 4.0],
+    ...                                              "order_date": ["2024-01-03", "2024-02-01"]}))
+    >>> orders = open_canonical(save_canonical(tx, ledger, tempfile.mkdtemp() + "/tx.parquet"))
+    >>> orders.ledger.customers, int(orders.table.count().to_pyarrow().as_py())
+    (2, 2)
+    >>> orders.session.close()
+    """
+    import json
+
+    import ibis
+    import pyarrow.parquet as pq
+
+    from ..io import CANONICAL_KEY, RowLedger, is_canonical
+    from .sources import FILE, ROW
+
+    if not is_canonical(path):
+        raise ParameterError(f"{path} is not a canonical relmkt file (written by save_canonical or write_canonical).")
+    info = json.loads(pq.read_schema(path).metadata[CANONICAL_KEY])
+    session = session or DuckDBSession()
+    table = session.con.read_parquet(str(path), file_row_number=True).rename({ROW: "file_row_number"})
+    table = table.mutate(**{FILE: ibis.literal("")})
+    return EngineOrders(table, RowLedger.from_dict(info["ledger"], loaded_from="canonical file"), session)
+
+
+def open_transactions(source: Any, *, engine: str = "auto", prepared_path: str | Path | None = None,
+                      memory_limit: Any = None, **contract: Any):
+    """:func:`relmkt_helpers.load_transactions` for an analysis that can run in the engine.
+
+    Where ``engine`` resolves to DuckDB (folders, globs, relations, or ``engine="duckdb"``) the
+    orders stay in DuckDB (:class:`EngineOrders`, its session open until the process ends) and the
+    kit's analyses that accept them reduce them there; otherwise this is ``load_transactions``. A
+    notebook run by ``relmkt report`` reads the runner's validated copy (``prepared_path``) either way.
+
+    Returns
+    -------
+    (orders, ledger)
+        A canonical DataFrame or :class:`EngineOrders`, and the row ledger.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"customer_id": ["a", "b"], "amount": [3.0, 4.0], "order_date": ["2024-01-03", "2024-02-01"]})
+    >>> orders, ledger = open_transactions(raw, engine="duckdb")
+    >>> type(orders).__name__, ledger.customers
+    ('EngineOrders', 2)
+    >>> orders.session.close()
+    """
+    from ..io import is_canonical, load_transactions
+
+    prepared = prepared_path and Path(prepared_path).is_file() and is_canonical(prepared_path)
+    on_duckdb = engine == "duckdb" or (engine == "auto" and not prepared and resolve_engine(source) == "duckdb")
+    if not on_duckdb:
+        return load_transactions(source, engine=engine, prepared_path=prepared_path, memory_limit=memory_limit,
+                                 **contract)
+    if contract.pop("dayfirst", None) is not None:
+        raise ParameterError("dayfirst is applied by the pandas contract to text dates; pass engine='pandas' "
+                             "(command line: --engine pandas), or store the dates as a date or timestamp column.")
+    session = DuckDBSession(memory_limit=memory_limit)
+    try:
+        if prepared:
+            orders = open_canonical(prepared_path, session)
+        else:
+            orders = engine_orders(open_source(session, source), session, **contract)
+    except BaseException:
+        session.close()
+        raise
+    return orders, orders.ledger

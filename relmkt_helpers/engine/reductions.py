@@ -241,3 +241,39 @@ def activity_expr(orders, *, as_of: Any, channel_col: str | None = None, freq: s
     return j.group_by(["p", "ch"]).agg(
         active=j.count(), new=(j.p == j.first).sum(), returning=(j.prev == j.p - 1).fill_null(False).sum(),
         revenue=j.revenue.sum()).rename(channel="ch", period="p")
+
+
+def daily_purchases_expr(orders, *, observation_end: Any):
+    """Per day with a purchase up to ``observation_end`` (``day``, days since 1970-01-01): ``births``
+    (customers whose first purchase day it is) and ``repeats`` (later purchase days of other customers).
+    A customer's orders on one day are one purchase, as in the models' frequency: the inputs of
+    :func:`relmkt_helpers.plots.clv.tracking_table`."""
+    o = _upto(orders, observation_end)
+    cd = o.select("customer_id", day=period_code(o.order_date, "D")).distinct()
+    cd = cd.mutate(first=cd.day.min().over(group_by="customer_id"))
+    return cd.group_by("day").agg(births=(cd.day == cd.first).sum(), repeats=(cd.day > cd.first).sum())
+
+
+def history_windows_expr(orders, *, as_of: Any, recent_start: int, baseline_start: int, min_orders: int):
+    """Per customer with at least ``min_orders`` orders before day ``recent_start``: the orders and spend
+    of their history (before ``recent_start``), baseline (``baseline_start`` .. ``recent_start - 1``)
+    and recent window (``recent_start`` .. ``as_of``), first and last order day, and the median gap
+    between consecutive distinct order days of the history: the inputs of
+    :func:`relmkt_helpers.rfm.dropped_off` (days since 1970-01-01)."""
+    import ibis
+
+    o = _upto(orders, as_of)
+    o = o.mutate(day=period_code(o.order_date, "D"))
+    hist, base = o.day < recent_start, (o.day >= baseline_start) & (o.day < recent_start)
+    per = o.group_by("customer_id").agg(
+        history_orders=hist.sum(), history_spend=o.amount.sum(where=hist).fill_null(0.0),
+        first_day=o.day.min(), last_day=o.day.max(),
+        baseline_orders=base.sum(), baseline_spend=o.amount.sum(where=base).fill_null(0.0),
+        recent_orders=(~hist).sum(), recent_spend=o.amount.sum(where=~hist).fill_null(0.0))
+    per = per.filter(per.history_orders >= min_orders)
+    days = o.filter(hist).select("customer_id", "day").distinct()
+    days = days.mutate(gap=days.day - days.day.lag().over(ibis.window(group_by="customer_id", order_by="day")))
+    gaps = days.filter(days.gap.notnull())
+    gaps = gaps.group_by("customer_id").agg(usual_gap_days=gaps.gap.cast("float64").median())
+    j = per.left_join(gaps, "customer_id")
+    return j.select(*[j[c] for c in per.columns], usual_gap_days=j.usual_gap_days)

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from .._arrays import customer_codes, order_days, unique_sorted
+from ..clv.prep import daily_purchases
 from ..errors import DataValidationError, ParameterError
 from ..io import resolve_column
 from ._common import PALETTE, get_ax
@@ -523,7 +523,7 @@ def _day(value: Any, name: str, where: str) -> pd.Timestamp:
 
 
 def tracking_table(tx: pd.DataFrame, model: Any, *, calibration_end: Any, observation_end: Any,
-                   unit_days: float | None = None, period_days: int = 7) -> pd.DataFrame:
+                   unit_days: float | None = None, period_days: int = 7, engine: str = "auto") -> pd.DataFrame:
     """Repeat transactions per period across the customer base: actual vs the model.
 
     Every customer first seen on day ``d0_i`` is expected to make
@@ -554,6 +554,8 @@ def tracking_table(tx: pd.DataFrame, model: Any, *, calibration_end: Any, observ
     period_days : int, default 7
         Length of a reporting period. Periods are aligned so that one ends exactly on
         ``calibration_end``; the first and the last period may be shorter (see ``days``).
+    engine : {"auto", "pandas", "duckdb"}
+        Where the per-order counts run (:func:`relmkt_helpers.clv.prep.daily_purchases`).
 
     Returns
     -------
@@ -602,29 +604,12 @@ def tracking_table(tx: pd.DataFrame, model: Any, *, calibration_end: Any, observ
     if cal_end > obs_end:
         raise ParameterError(f"{where}: calibration_end ({cal_end.date()}) is after observation_end "
                              f"({obs_end.date()}); the holdout follows the calibration period.")
-    all_days = order_days(tx)
-    keep = all_days <= (obs_end - pd.Timestamp(0)).days
-    if not keep.any():
-        raise DataValidationError(f"{where}: no orders on or before observation_end ({obs_end.date()}). "
-                                  "Check the dates against the data.")
-    # customer codes of the whole column (remembered across the kit's calls), then the rows kept
-    codes = customer_codes(tx, sort=False)[0].astype(np.int64)
-    if not keep.all():
-        codes, all_days = codes[keep], all_days[keep]
-    first_day = int(all_days.min())
+    first_day, births, repeats = daily_purchases(tx, observation_end=obs_end, engine=engine)
     start = pd.Timestamp(0) + pd.Timedelta(days=first_day)
     if cal_end < start:
         raise ParameterError(f"{where}: calibration_end ({cal_end.date()}) is before the first order "
                              f"({start.date()}); the model cannot have been fitted on this data.")
-    n_days = (obs_end - start).days + 1
-    day = all_days - first_day
-    # one purchase per customer-day, as in the model's frequency
-    key = unique_sorted(codes * n_days + day)
-    codes_u, day_u = key // n_days, key % n_days
-    first = np.ones(len(key), dtype=bool)
-    first[1:] = codes_u[1:] != codes_u[:-1]  # keys sorted by customer, then day
-    births = np.bincount(day_u[first], minlength=n_days).astype("float64")
-    repeats = np.bincount(day_u[~first], minlength=n_days).astype("float64")
+    n_days = len(births)
     lag = np.arange(n_days, dtype="float64")
     ex = np.zeros(n_days)
     if n_days > 1:
