@@ -419,6 +419,20 @@ def test_spill_folder_removed_after_success_and_failure(tmp_path):
     assert after <= before
 
 
+def test_a_session_left_open_until_the_process_exits_leaves_no_spill_folder(tmp_path):
+    """A notebook's orders stay in DuckDB for the kernel's life; its spill folder goes when the kernel exits."""
+    import subprocess
+    import sys
+
+    code = ("import builtins; from relmkt_helpers.engine import DuckDBSession; "
+            f"builtins.kept = DuckDBSession(memory_limit='256MB', temp_root={str(tmp_path)!r}); "
+            "print(builtins.kept.temp_dir)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    spill = out.stdout.strip().splitlines()[-1]
+    assert spill.startswith(str(tmp_path)) and not os.path.exists(spill)
+    assert not list(tmp_path.iterdir())
+
+
 def test_memory_limit_words():
     with pytest.raises(ParameterError, match="--memory-limit"):
         DuckDBSession(memory_limit="lots")

@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import tempfile
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,9 @@ class DuckDBSession:
             shutil.rmtree(self.temp_dir, ignore_errors=True)
             raise
         self._closed = False
+        # the spill folder goes when the session does, and at the latest when the process exits
+        # (a notebook's session lives as long as its kernel)
+        self._remove_spill = weakref.finalize(self, shutil.rmtree, self.temp_dir, True)
 
     @property
     def raw(self):
@@ -160,7 +164,7 @@ class DuckDBSession:
         try:
             self.con.disconnect()
         finally:
-            shutil.rmtree(self.temp_dir, ignore_errors=True)
+            self._remove_spill()
 
     def __enter__(self) -> "DuckDBSession":
         return self
