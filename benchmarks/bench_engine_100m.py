@@ -39,7 +39,7 @@ t0 = time.perf_counter()
 def step(name):
     print(json.dumps({"step": name, "t": time.perf_counter() - t0}), flush=True)
 from relmkt_helpers.engine import DuckDBSession, open_orders, rfm_summary, cohort_activity, monthly_counts
-from relmkt_helpers.engine.api import activity
+from relmkt_helpers.engine.analyses import activity
 from relmkt_helpers.engine.reductions import rfm_counts_expr
 folder, limit = sys.argv[1], sys.argv[2]
 step("start")

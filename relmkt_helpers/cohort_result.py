@@ -56,6 +56,12 @@ def yearly_retention(tx: pd.DataFrame, *, as_of: Any) -> float | None:
     >>> yearly_retention(tx, as_of="2024-12-31")  # a and b bought in the first year, only a in the second
     0.5
     """
+    from .engine.contract import EngineOrders
+
+    if isinstance(tx, EngineOrders):
+        from .engine.analyses import yearly_retention as in_engine
+
+        return in_engine(tx, as_of=as_of)
     end = pd.Timestamp(as_of).normalize()
     mid, start = end - pd.DateOffset(years=1), end - pd.DateOffset(years=2)
     days = order_days(tx)
@@ -190,8 +196,9 @@ def cohort_analysis(tx: pd.DataFrame, *, as_of: Any, period: str = "M", max_peri
 
     Parameters
     ----------
-    tx : DataFrame
-        Canonical transactions.
+    tx : DataFrame or EngineOrders
+        Canonical transactions; orders kept in the engine (:func:`relmkt_helpers.open_transactions`)
+        are reduced there (three queries: the cohort counts, by segment, and the period KPIs).
     as_of : date-like
         Inclusive end of the data used.
     period : {"M", "W", "Q"}, default "M"
@@ -220,7 +227,8 @@ def cohort_analysis(tx: pd.DataFrame, *, as_of: Any, period: str = "M", max_peri
         raise ParameterError(f"segment_col={segment_col!r} must be a column name or None.")
     as_of_ts = pd.Timestamp(as_of).normalize()
     first = latest_cohorts_start(tx, recent_cohorts, period=period, as_of=as_of_ts)
-    segment = segment_col if segment_col and segment_col in tx.columns else None
+    columns = tx.table.columns if hasattr(tx, "table") else tx.columns  # orders in the engine, or a frame
+    segment = segment_col if segment_col and segment_col in columns else None
     window = dict(period=period, as_of=as_of_ts, max_periods=max_periods)
     return CohortResult(
         period=period, as_of=as_of_ts, first_cohort=first, max_periods=int(max_periods),

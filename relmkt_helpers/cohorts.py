@@ -411,7 +411,7 @@ def _segments(tx: pd.DataFrame, segment: Any, prep: _Prep) -> tuple[np.ndarray, 
     return codes.astype(np.int64), pd.Index(labels), name
 
 
-def _start_rel(start: Any, prep: _Prep) -> int:
+def _start_rel(start: Any, prep: Any) -> int:
     if start is None:
         return 0
     day = _to_day(start, "start")
@@ -511,63 +511,88 @@ def latest_cohorts_start(tx: pd.DataFrame, n: int, *, period: str = "M", as_of: 
     """
     if int(n) < 1:
         raise ParameterError(f"n={n!r}: ask for at least one cohort.")
-    cohorts = assign_cohorts(tx, period=period, as_of=as_of)["cohort"].drop_duplicates().sort_values()
-    return cohorts.iloc[-int(n):].iloc[0].start_time
+    cells = _cells(tx, period, as_of, None)
+    present = np.flatnonzero(cells.sizes > 0)
+    return _periods(present[-int(n):][:1] + cells.p0, cells.per, "cohort")[0].start_time
+
+
+@dataclass
+class _Cells:
+    """Cohort x age counts for orders up to ``as_of``, the one reduction behind every matrix (numpy or engine).
+
+    Groups ``g = segment * n_periods + cohort``; ages ``0 .. n_periods - 1``.
+    """
+    per: str
+    p0: int
+    n_periods: int
+    last_complete: int
+    as_of_day: int
+    sizes: np.ndarray       # (G,) customers acquired
+    active: np.ndarray      # (G, P) customers active at each age
+    last_age: np.ndarray    # (G, P) customers whose last active period is at that age
+    revenue: np.ndarray     # (G, P) revenue at each age
+    seg_labels: pd.Index | None
+    seg_name: str | None
+
+    @property
+    def as_of(self) -> pd.Timestamp:
+        return _day_ts(self.as_of_day)
+
+
+def _cells(tx: Any, period: Any, as_of: Any, segment: Any) -> _Cells:
+    from .engine.contract import EngineOrders
+
+    if isinstance(tx, EngineOrders):
+        from .engine.analyses import cohort_cells
+
+        return cohort_cells(tx, period=_check_period(period), as_of=as_of, segment=segment)
+    prep = _prepare(tx, period, as_of)
+    pr = _pairs(prep)
+    P = prep.n_periods
+    seg_labels, seg_name, n_seg, group = None, None, 1, pr.cohort
+    if segment is not None:
+        seg, seg_labels, seg_name = _segments(tx, segment, prep)
+        n_seg, group = len(seg_labels), seg * P + pr.cohort
+    G = n_seg * P
+    k = pr.p - pr.cohort[pr.cust]
+    return _Cells(per=prep.per, p0=prep.p0, n_periods=P, last_complete=prep.last_complete, as_of_day=prep.as_of_day,
+                  sizes=np.bincount(group, minlength=G),
+                  active=np.bincount(group[pr.cust] * P + k, minlength=G * P).reshape(G, P),
+                  last_age=np.bincount(group * P + (pr.last - pr.cohort), minlength=G * P).reshape(G, P),
+                  revenue=np.bincount(group[prep.cust] * P + (prep.p - pr.cohort[prep.cust]), weights=prep.amount,
+                                      minlength=G * P).reshape(G, P),
+                  seg_labels=seg_labels, seg_name=seg_name)
 
 
 def _cohort_table(tx: pd.DataFrame, *, period: Any, as_of: Any, segment: Any, max_periods: Any,
                   start: Any, metric: str, kind: str) -> CohortMatrix:
     max_periods = _check_max_periods(max_periods)
-    prep = _prepare(tx, period, as_of)
-    pr = _pairs(prep)
-    P = prep.n_periods
-    cohort = pr.cohort
-    if segment is not None:
-        seg, seg_labels, seg_name = _segments(tx, segment, prep)
-        n_seg = len(seg_labels)
-        group = seg * P + cohort
-    else:
-        seg_labels, seg_name, n_seg = None, None, 1
-        group = cohort
-    G = n_seg * P
-    sizes_all = np.bincount(group, minlength=G)
-    row_cohort_all = np.tile(np.arange(P, dtype=np.int64), n_seg)
-    start_rel = _start_rel(start, prep)
+    cells = _cells(tx, period, as_of, segment)
+    P, seg_labels, seg_name = cells.n_periods, cells.seg_labels, cells.seg_name
+    sizes_all = cells.sizes
+    row_cohort_all = np.tile(np.arange(P, dtype=np.int64), len(sizes_all) // P)
+    start_rel = _start_rel(start, cells)
     sel = np.flatnonzero((sizes_all > 0) & (row_cohort_all >= start_rel))
     if sel.size == 0:
         raise ParameterError(
-            f"start={start!r}: no customer was acquired between start and as_of={prep.as_of.date()} "
+            f"start={start!r}: no customer was acquired between start and as_of={cells.as_of.date()} "
             "(an empty cohort range). Pass an earlier start, or None."
         )
     row_cohort = row_cohort_all[sel]
-    K = max(prep.last_complete - int(row_cohort.min()) + 1, 1)
+    K = max(cells.last_complete - int(row_cohort.min()) + 1, 1)
     if max_periods is not None:
         K = min(K, max_periods + 1)
-
     if metric == "customers" and kind == "exact":
-        k = pr.p - cohort[pr.cust]
-        idx = group[pr.cust] * K + k
-        if int(k.max()) >= K:
-            idx = idx[k < K]
-        num = np.bincount(idx, minlength=G * K).reshape(G, K).astype(np.float64)
+        num = cells.active.astype(np.float64)
     elif metric == "customers":  # unbounded: active in k or later <=> last active age >= k
-        span = np.minimum(pr.last - cohort, K - 1)
-        hist = np.bincount(group * K + span, minlength=G * K).reshape(G, K)
-        num = np.cumsum(hist[:, ::-1], axis=1)[:, ::-1].astype(np.float64)
+        num = np.cumsum(cells.last_age[:, ::-1], axis=1)[:, ::-1].astype(np.float64)
     else:  # revenue per period of age, from every order (the first included)
-        k = prep.p - cohort[prep.cust]
-        idx = group[prep.cust] * K + k
-        w = prep.amount
-        if int(k.max()) >= K:
-            m = k < K
-            idx, w = idx[m], w[m]
-        num = np.bincount(idx, weights=w, minlength=G * K).reshape(G, K)
-        if metric == "ltv":
-            num = np.cumsum(num, axis=1)
+        num = np.cumsum(cells.revenue, axis=1) if metric == "ltv" else cells.revenue
+    num = num[:, :K]
 
     num = num[sel]
     sizes = sizes_all[sel]
-    complete = (row_cohort[:, None] + np.arange(K)[None, :]) <= prep.last_complete
+    complete = (row_cohort[:, None] + np.arange(K)[None, :]) <= cells.last_complete
     num = np.where(complete, num, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         if metric == "revenue":
@@ -576,19 +601,19 @@ def _cohort_table(tx: pd.DataFrame, *, period: Any, as_of: Any, segment: Any, ma
         else:
             values = num / sizes[:, None]
 
-    cohorts = _periods(row_cohort + prep.p0, prep.per, "cohort")
+    cohorts = _periods(row_cohort + cells.p0, cells.per, "cohort")
     if seg_labels is not None:
         index = pd.MultiIndex.from_arrays([seg_labels.take(sel // P), cohorts], names=[seg_name, "cohort"])
     else:
         index = cohorts
     columns = pd.RangeIndex(K, name="periods_since_acquisition")
-    last_complete = (_periods(np.array([prep.last_complete + prep.p0]), prep.per, "p")[0]
-                     if prep.last_complete >= 0 else None)
+    last_complete = (_periods(np.array([cells.last_complete + cells.p0]), cells.per, "p")[0]
+                     if cells.last_complete >= 0 else None)
     return CohortMatrix(
         matrix=pd.DataFrame(values, index=index, columns=columns),
         sizes=pd.Series(sizes.astype(np.int64), index=index, name="cohort_size"),
         numerator=pd.DataFrame(num, index=index, columns=columns),
-        metric=metric, kind=kind, period=prep.per, as_of=prep.as_of,
+        metric=metric, kind=kind, period=cells.per, as_of=cells.as_of,
         last_complete_period=last_complete, segment=seg_name,
     )
 
@@ -822,146 +847,5 @@ def segment_comparison(result: CohortMatrix) -> pd.DataFrame:
     return out
 
 
-def period_kpis(tx: pd.DataFrame, *, period: str = "M", as_of: Any = None, start: Any = None,
-                include_partial: bool = False) -> pd.DataFrame:
-    """Customer KPIs per period: active, new, returning, reactivated, retention, churn, repeat rate.
-
-    Definitions, for period ``p``:
-
-    * ``active``: customers with at least one order in ``p``;
-      ``active = new + returning + reactivated``.
-    * ``new``: first order ever (up to ``as_of``) in ``p``.
-    * ``returning``: active in ``p`` and in ``p - 1``.
-    * ``reactivated``: active in ``p``, not in ``p - 1``, but active in some
-      earlier period (not new).
-    * ``retention_rate``: ``returning / active`` of ``p - 1`` (active in the
-      previous period and again in this one); ``churn_rate = 1 - retention_rate``.
-      NaN for the first period and after a period with nobody active.
-    * ``repeat_purchase_rate``: of all customers acquired up to the end of
-      ``p`` (``customers_to_date``), the share with two or more orders up to the
-      end of ``p``. Two orders on one day are two orders.
-    * ``orders`` and ``revenue`` (every order, the first included).
-    * ``<rate>_change``: the rate minus the previous period's, in points
-      (0.02 = two percentage points). ``active_growth`` and ``revenue_growth``:
-      relative change against the previous period (0.1 = +10 %).
-
-    Parameters
-    ----------
-    tx : DataFrame
-        Canonical transactions.
-    period : {"M", "W", "Q"}, default "M"
-        Calendar months, weeks running Monday to Sunday, or calendar quarters.
-    as_of : date-like, optional
-        Inclusive; later orders are ignored. Default: the last order date.
-    start : date-like, optional
-        First period to show (earlier orders still count as history, so the
-        first row shown has its changes and its returning/reactivated split).
-    include_partial : bool, default False
-        Also show the partial period containing ``as_of`` (``complete`` False).
-        Its counts are to date; its rates and changes are NaN, so a partial
-        period never looks like a drop.
-
-    Returns
-    -------
-    DataFrame
-        One row per period (``PeriodIndex`` named ``"period"``, every period
-        from the first order's, including periods without orders) with columns
-        ``complete``, ``active``, ``new``, ``returning``, ``reactivated``,
-        ``customers_to_date``, ``orders``, ``revenue``, ``retention_rate``,
-        ``churn_rate``, ``repeat_purchase_rate``, ``retention_rate_change``,
-        ``churn_rate_change``, ``repeat_purchase_rate_change``,
-        ``active_growth``, ``revenue_growth``.
-
-    Raises
-    ------
-    ParameterError
-        Unknown ``period``; ``as_of`` before the first order; an empty period
-        range (no complete period between ``start`` and ``as_of``).
-
-    Examples
-    --------
-    ``a`` buys in January and March (reactivated), ``b`` in January and February:
-
-    >>> import pandas as pd
-    >>> tx = pd.DataFrame({"customer_id": ["a", "b", "b", "a"],
-    ...     "order_date": pd.to_datetime(["2024-01-05", "2024-01-31", "2024-02-01", "2024-03-31"]),
-    ...     "amount": [10.0, 20.0, 5.0, 8.0]})
-    >>> k = period_kpis(tx)
-    >>> k[["active", "new", "returning", "reactivated", "retention_rate"]]  # doctest: +NORMALIZE_WHITESPACE
-             active  new  returning  reactivated  retention_rate
-    period
-    2024-01       2    2          0            0             NaN
-    2024-02       1    0          1            0             0.5
-    2024-03       1    0          0            1             0.0
-    """
-    include_partial = bool(include_partial)
-    prep = _prepare(tx, period, as_of)
-    pr = _pairs(prep)
-    P = prep.n_periods
-    active = np.bincount(pr.p, minlength=P)
-    new = np.bincount(pr.cohort, minlength=P)
-    consecutive = (~pr.first[1:]) & (pr.p[1:] == pr.p[:-1] + 1)
-    returning = np.bincount(pr.p[1:][consecutive], minlength=P)
-    reactivated = active - new - returning
-    orders = np.bincount(prep.p, minlength=P)
-    revenue = np.bincount(prep.p, weights=prep.amount, minlength=P)
-
-    # period of each customer's second order: in the first pair if it holds 2+ orders, else the next pair
-    fi = np.flatnonzero(pr.first)
-    nxt = np.minimum(fi + 1, len(pr.p) - 1)
-    has_next = (fi + 1 < len(pr.p)) & (pr.cust[nxt] == pr.cust[fi])
-    second = np.where(pr.orders[fi] >= 2, pr.p[fi], np.where(has_next, pr.p[nxt], P))
-    repeaters = np.cumsum(np.bincount(second, minlength=P + 1)[:P])
-    to_date = np.cumsum(new)
-
-    prev_active = np.concatenate([[0], active[:-1]])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        retention = np.where(prev_active > 0, returning / np.maximum(prev_active, 1), np.nan)
-        repeat = np.where(to_date > 0, repeaters / np.maximum(to_date, 1), np.nan)
-    complete = np.arange(P) <= prep.last_complete
-    retention = np.where(complete, retention, np.nan)
-    repeat = np.where(complete, repeat, np.nan)
-    churn = 1.0 - retention
-
-    def diff(x: np.ndarray) -> np.ndarray:
-        return np.concatenate([[np.nan], x[1:] - x[:-1]])
-
-    def growth(x: np.ndarray) -> np.ndarray:
-        x = x.astype(np.float64)
-        prev = np.concatenate([[np.nan], x[:-1]])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            g = np.where(prev > 0, x / np.where(prev > 0, prev, 1.0) - 1.0, np.nan)
-        return np.where(complete, g, np.nan)
-
-    out = pd.DataFrame({
-        "complete": complete,
-        "active": active.astype(np.int64),
-        "new": new.astype(np.int64),
-        "returning": returning.astype(np.int64),
-        "reactivated": reactivated.astype(np.int64),
-        "customers_to_date": to_date.astype(np.int64),
-        "orders": orders.astype(np.int64),
-        "revenue": revenue,
-        "retention_rate": retention,
-        "churn_rate": churn,
-        "repeat_purchase_rate": repeat,
-        "retention_rate_change": diff(retention),
-        "churn_rate_change": diff(churn),
-        "repeat_purchase_rate_change": diff(repeat),
-        "active_growth": growth(active),
-        "revenue_growth": growth(revenue),
-    }, index=_periods(np.arange(P) + prep.p0, prep.per, "period"))
-    lo = _start_rel(start, prep)
-    hi = P if include_partial else prep.last_complete + 1
-    if hi <= lo:
-        raise ParameterError(
-            f"no complete {_period_word(prep.per)} between "
-            f"{'start=' + str(_day_ts(_to_day(start, 'start')).date()) if start is not None else 'the first order'} "
-            f"and as_of={prep.as_of.date()} (an empty period range). Pass a later as_of, an earlier start, "
-            "or include_partial=True to see the partial period."
-        )
-    return out.iloc[lo:hi]
-
-
-def _period_word(per: str) -> str:
-    return {"W": "week", "M": "month", "Q": "quarter"}[per]
+# period_kpis lives in its own module (cohort_kpis.py); it is part of this module's API
+from .cohort_kpis import period_kpis  # noqa: E402

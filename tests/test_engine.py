@@ -163,6 +163,79 @@ def test_clv_analysis_in_the_engine_equals_pandas(bundled):
     pd.testing.assert_frame_equal(want, got, rtol=MONEY_RTOL)
 
 
+@pytest.mark.parametrize("period", ["M", "W", "Q"])
+def test_cohort_matrices_and_period_kpis_in_the_engine_equal_pandas(bundled, period):
+    """Every cohort matrix (exact, unbounded, revenue, realised LTV; by channel too) and the period KPIs come
+    from the engine's counts equal to numpy's, mid-period (partial cells) included."""
+    from relmkt_helpers.cohorts import latest_cohorts_start, period_kpis, realised_ltv_matrix
+
+    path, tx, ledger, orders = bundled
+    as_of = pd.Timestamp(ledger.last_date) - pd.Timedelta(days=40)
+    segments = [None, "channel"] if "channel" in tx.columns else [None]
+    for kw in (dict(), dict(kind="unbounded"), dict(metric="revenue")):
+        for seg in segments:
+            a = retention_matrix(tx, period=period, as_of=as_of, segment=seg, **kw)
+            b = retention_matrix(orders, period=period, as_of=as_of, segment=seg, **kw)
+            pd.testing.assert_frame_equal(a.numerator, b.numerator, rtol=MONEY_RTOL)
+            pd.testing.assert_frame_equal(a.matrix, b.matrix, rtol=MONEY_RTOL)
+            pd.testing.assert_series_equal(a.sizes, b.sizes)
+            assert (a.last_complete_period, a.as_of, a.segment) == (b.last_complete_period, b.as_of, b.segment)
+    a, b = realised_ltv_matrix(tx, period=period, as_of=as_of), realised_ltv_matrix(orders, period=period, as_of=as_of)
+    pd.testing.assert_frame_equal(a.matrix, b.matrix, rtol=MONEY_RTOL)
+    for partial in (False, True):
+        pd.testing.assert_frame_equal(period_kpis(tx, period=period, as_of=as_of, include_partial=partial),
+                                      period_kpis(orders, period=period, as_of=as_of, include_partial=partial),
+                                      rtol=MONEY_RTOL)
+    assert latest_cohorts_start(tx, 5, period=period, as_of=as_of) == latest_cohorts_start(orders, 5, period=period,
+                                                                                           as_of=as_of)
+
+
+def test_cohort_analysis_in_the_engine_equals_pandas(bundled):
+    import relmkt_helpers as rh
+
+    path, tx, ledger, orders = bundled
+    as_of = pd.Timestamp(ledger.last_date).to_period("M").end_time.normalize() - pd.DateOffset(months=1)
+    a, b = rh.cohort_analysis(tx, as_of=as_of), rh.cohort_analysis(orders, as_of=as_of)
+    for name in ("retention", "unbounded", "revenue", "ltv", "by_segment"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert (x is None) == (y is None), name
+        if x is not None:
+            pd.testing.assert_frame_equal(x.matrix, y.matrix, rtol=MONEY_RTOL)
+    pd.testing.assert_frame_equal(a.average, b.average, rtol=MONEY_RTOL)
+    pd.testing.assert_frame_equal(a.kpis, b.kpis, rtol=MONEY_RTOL)
+    assert a.yearly_retention == b.yearly_retention and a.first_cohort == b.first_cohort
+    ha, hb = a.headline_metrics(), b.headline_metrics()
+    assert ha.keys() == hb.keys()
+    for key, value in ha.items():
+        assert hb[key] == (pytest.approx(value, rel=MONEY_RTOL) if isinstance(value, float) else value), key
+
+
+def test_economics_analysis_in_the_engine_equals_pandas(tmp_path):
+    """The acquisition-versus-retention analysis on orders kept in DuckDB: every table and figure as on pandas,
+    with and without the spend ledger."""
+    import relmkt_helpers as rh
+    from relmkt_helpers.config import resolve_input
+
+    path = _typed_parquet(tmp_path / "sample.parquet", "sample")
+    tx, _ = load_transactions(path)
+    spend = rh.load_spend(resolve_input("sample", "spend"))
+    subs = rh.load_subscriptions(resolve_input("sample", "subscriptions"))
+    with open_orders(path, memory_limit="1GB") as orders:
+        for ledger in (spend, None):
+            a = rh.economics_analysis(tx, ledger, subs, rh.Assumptions(), channel_col="channel", as_of="2025-06-30")
+            b = rh.economics_analysis(orders, ledger, subs, rh.Assumptions(), channel_col="channel",
+                                      as_of="2025-06-30")
+            frames = [k for k, v in vars(a).items() if isinstance(v, pd.DataFrame)]
+            assert len(frames) >= 3
+            for name in frames:
+                pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), rtol=MONEY_RTOL, obj=name)
+            assert a.headline.keys() == b.headline.keys()
+            for key, value in a.headline.items():
+                want = pytest.approx(value, rel=MONEY_RTOL, nan_ok=True) if isinstance(value, float) else value
+                assert b.headline[key] == want, key
+            assert a.verdict("EUR") == b.verdict("EUR")
+
+
 def test_bundled_cohort_activity_equal(bundled):
     path, tx, ledger, orders = bundled
     num = retention_matrix(tx, period="M").numerator
@@ -329,6 +402,14 @@ def _same_reductions(tx, orders, ledger):
     got = monthly_counts(orders)
     for col in ("orders", "customers_active", "customers_new", "customers_returning", "customers_reactivated"):
         assert got[col].tolist() == want[col].astype(int).tolist(), col
+    from relmkt_helpers.cohorts import period_kpis
+
+    for period in ("M", "W"):
+        pd.testing.assert_frame_equal(period_kpis(tx, period=period, include_partial=True),
+                                      period_kpis(orders, period=period, include_partial=True), rtol=MONEY_RTOL)
+        for kw in (dict(), dict(kind="unbounded"), dict(metric="revenue")):
+            pd.testing.assert_frame_equal(retention_matrix(tx, period=period, **kw).numerator,
+                                          retention_matrix(orders, period=period, **kw).numerator, rtol=MONEY_RTOL)
     from relmkt_helpers.engine import month_table
     from relmkt_helpers.kpis import month_table as pandas_month_table
 
@@ -499,7 +580,7 @@ def test_public_functions_take_engine(sample_tx):
 @pytest.mark.parametrize("freq", ["M", "Y"])
 def test_bundled_economics_activity_equal(bundled, freq):
     from relmkt_helpers.economics._common import activity as pandas_activity
-    from relmkt_helpers.engine.api import activity
+    from relmkt_helpers.engine.analyses import activity
 
     path, tx, ledger, orders = bundled
     channel = "channel" if "channel" in tx.columns else None

@@ -89,6 +89,10 @@ def check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
 
 
 def check_tx(tx: Any) -> pd.DataFrame:
+    from ..engine.contract import EngineOrders
+
+    if isinstance(tx, EngineOrders):  # validated when it was opened; reduced in the engine
+        return tx
     if not isinstance(tx, pd.DataFrame):
         raise ParameterError(
             f"tx must be the transaction DataFrame from load_transactions, got {type(tx).__name__}."
@@ -224,8 +228,13 @@ def customer_channels(tx: pd.DataFrame, channel_col: str | None
 
 
 def activity(tx: pd.DataFrame, *, channel_col: str | None, as_of: Any, freq: str = "M") -> Activity:
-    """Count new, active and returning customers and revenue per period and channel."""
+    """Count new, active and returning customers and revenue per period and channel (numpy, or the engine
+    for orders kept there)."""
     tx = check_tx(tx)
+    if not isinstance(tx, pd.DataFrame):
+        from ..engine.analyses import activity as in_engine
+
+        return in_engine(tx, channel_col=channel_col, as_of=as_of, freq=freq)
     if channel_col is not None and channel_col not in tx.columns:
         raise DataValidationError(
             f"transactions: the channel column {channel_col!r} is missing. Pass channel_col='<column>', "

@@ -429,7 +429,8 @@ def economics_analysis(tx: pd.DataFrame | None = None, spend: pd.DataFrame | Non
                             "ltv_cac": [ltv / a.cac if a.cac > 0 else np.nan], "basis": ["assumed"], "note": [""]})
     rr = None
     if subscriptions is not None:
-        sub_as_of = as_of if as_of is not None else (tx["order_date"].max() if tx is not None else None)
+        last = None if tx is None else (tx.ledger.last_date if hasattr(tx, "ledger") else tx["order_date"].max())
+        sub_as_of = as_of if as_of is not None else last
         rr = subscription_revenue_retention(subscriptions, as_of=sub_as_of)
     r_used, m_used = used["retention"], used["margin_per_customer_year"]
     clv_basis = _basis_of(basis, ("retention", "margin_per_customer_year"), a)

@@ -286,6 +286,9 @@ def ltv_to_cac(tx: pd.DataFrame | None, cac: Any, *, margin_rate: float, clv: pd
         if tx is None:
             raise ParameterError("ltv_to_cac with clv= needs tx, to find each customer's acquisition channel.")
         tx = check_tx(tx)
+        if not isinstance(tx, pd.DataFrame):
+            raise ParameterError("ltv_to_cac with clv= maps each customer to a channel on the pandas path; pass "
+                                 "orders.to_pandas(), or leave clv out (the realised curves run in the engine).")
         if isinstance(clv, pd.DataFrame):
             if "clv" not in clv.columns:
                 raise ParameterError("clv as a DataFrame needs a 'clv' column indexed by customer_id "

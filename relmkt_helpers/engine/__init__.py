@@ -10,7 +10,9 @@
   counts, calibration/holdout, RFM inputs, churn features and labels, cohort activity, monthly
   counts), each one Ibis expression that any Ibis backend executes.
 * :mod:`.api`: the results in the shapes of the pandas functions, whose ``engine=`` parameter
-  routes here.
+  routes here; :func:`~.api.open_transactions` and :func:`~.api.open_canonical` keep orders in DuckDB.
+* :mod:`.analyses`: the compact counts behind the analyses that accept orders in the engine
+  (cohorts, period KPIs, the dropped-off windows, purchases per day, activity per channel).
 
 :func:`open_orders` is the entry point.
 """

@@ -362,60 +362,11 @@ def on_engine(tx: Any, engine: str) -> bool:
     return engine == "duckdb"
 
 
-def history_windows(orders: EngineOrders, *, as_of: Any, recent_days: int, baseline_days: int,
-                    min_orders: int) -> tuple[pd.DataFrame, int]:
-    """:func:`relmkt_helpers.rfm.dropped_off`'s per-customer inputs, reduced by the engine, and ``as_of``'s day.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> tx = pd.DataFrame({"customer_id": ["a"] * 4, "amount": 5.0,
-    ...                    "order_date": pd.to_datetime(["2024-01-01", "2024-01-08", "2024-01-22", "2024-06-01"])})
-    >>> with open_orders(tx) as orders:
-    ...     h, day = history_windows(orders, as_of="2024-06-30", recent_days=90, baseline_days=365, min_orders=3)
-    >>> int(h.loc["a", "history_orders"]), int(h.loc["a", "recent_orders"]), float(h.loc["a", "usual_gap_days"])
-    (3, 1, 10.5)
-    """
-    from ..rfm import _as_of_day, _day_ts
-    from .reductions import history_windows_expr
-
-    first_day, last_day = _day(orders.ledger.first_date), _day(orders.ledger.last_date)
-    A = last_day if as_of is None else _as_of_day(as_of)
-    if A < first_day:
-        raise ParameterError(
-            f"as_of={_day_ts(A).date()} is before the first order ({_day_ts(first_day).date()}), "
-            "so no customer exists yet. Pass a later as_of, or None for the last order date.")
-    recent_start = A - recent_days + 1
-    expr = history_windows_expr(orders.table, as_of=_day_ts(A), recent_start=recent_start,
-                                baseline_start=recent_start - baseline_days, min_orders=min_orders)
-    h = orders.session.execute(expr.order_by("customer_id"), "dropped_off")
-    h.index = _customer_index(h.pop("customer_id"))
-    return h, A
-
-
-def daily_purchases(orders: EngineOrders, *, observation_end: Any) -> pd.DataFrame:
-    """:func:`relmkt_helpers.plots.clv.tracking_table`'s inputs by the engine: per day with a purchase
-    (index: days since 1970-01-01), ``births`` and ``repeats``.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [10.0, 5.0, 7.0],
-    ...                    "order_date": pd.to_datetime(["2024-01-05", "2024-01-09", "2024-01-09"])})
-    >>> with open_orders(tx) as orders:
-    ...     daily_purchases(orders, observation_end="2024-01-31").to_dict("list")
-    {'births': [1, 1], 'repeats': [0, 1]}
-    """
-    from .reductions import daily_purchases_expr
-
-    d = orders.session.execute(daily_purchases_expr(orders.table, observation_end=observation_end).order_by("day"),
-                               "tracking_table")
-    return d.set_index("day").astype("int64")
-
-
 def run_on_engine(name: str, tx: Any, **kwargs: Any):
     """Run the engine's ``name`` reduction on ``tx``: orders in the engine, or a canonical DataFrame that is
     registered with a new DuckDB session for the call (``engine="duckdb"`` on a frame in memory)."""
+    from .analyses import daily_purchases, history_windows
+
     fn = {"rfm_summary": rfm_summary, "calibration_holdout": calibration_holdout, "rfm_table": rfm_table,
           "churn_features": churn_features, "churn_labels": churn_labels, "history_windows": history_windows,
           "daily_purchases": daily_purchases}[name]
@@ -442,54 +393,6 @@ def canonical_orders(tx: pd.DataFrame, session: DuckDBSession) -> EngineOrders:
     ledger = RowLedger(source="<DataFrame>", rows_read=len(frame), rows_used=len(frame), orders=len(frame),
                        first_date=str(days.min().date()), last_date=str(days.max().date()))
     return EngineOrders(table, ledger, session)
-
-
-def activity(orders: EngineOrders, *, channel_col: str | None, as_of: Any = None, freq: str = "M"):
-    """:func:`relmkt_helpers.economics._common.activity` (the counts the economics analysis reads from orders),
-    reduced by the engine into the same :class:`~relmkt_helpers.economics._common.Activity` arrays.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [10.0, 5.0, 7.0],
-    ...                    "order_date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-02-03"])})
-    >>> with open_orders(tx) as orders:
-    ...     a = activity(orders, channel_col=None)
-    >>> a.channels, a.new[:, 0].tolist(), a.returning[:, 0].tolist()
-    (['all'], [1, 1], [0, 1])
-    """
-    import numpy as np
-
-    from ..economics._common import Activity, as_of_day
-    from .reductions import activity_expr
-
-    if channel_col is not None and channel_col not in orders.table.columns:
-        raise DataValidationError(
-            f"transactions: the channel column {channel_col!r} is missing. Pass channel_col='<column>', "
-            "or channel_col=None and a spend ledger with channel 'all'.")
-    end = as_of_day(None, as_of) if as_of is not None else np.datetime64(orders.ledger.last_date, "D")
-    if end < np.datetime64(orders.ledger.first_date, "D"):
-        raise ParameterError(f"as_of={end} is before the first order: nothing to analyse. Pass a later as_of.")
-    long = orders.session.execute(activity_expr(orders.table, as_of=str(end), channel_col=channel_col, freq=freq),
-                                  "activity")
-    channels = sorted(long["channel"].unique().tolist())
-    end_m = int(end.astype("datetime64[M]").astype(np.int64))
-    p_end = end_m if freq == "M" else end_m // 12
-    p0 = int(long["period"].min())
-    P, C = p_end - p0 + 1, len(channels)
-    rows = long["period"].to_numpy(dtype=np.int64) - p0
-    cols = np.searchsorted(channels, long["channel"].to_numpy(dtype=object))
-    grids = {}
-    for name in ("new", "active", "returning", "revenue"):
-        g = np.zeros((P, C), dtype=np.float64 if name == "revenue" else np.int64)
-        g[rows, cols] = long[name].to_numpy()
-        grids[name] = g
-    periods = pd.PeriodIndex.from_ordinals(np.arange(P) + p0, freq="M" if freq == "M" else "Y",
-                                           name="month" if freq == "M" else "year")
-    last_days = (periods + 1).start_time.to_numpy().astype("datetime64[D]") - np.timedelta64(1, "D")
-    first_day = np.datetime64(orders.ledger.first_date, "D")
-    return Activity(periods=periods, channels=channels, complete=last_days <= end, first_day=first_day, as_of=end,
-                    **grids)
 
 
 def write_canonical(orders: EngineOrders, path: str | Path) -> Path:

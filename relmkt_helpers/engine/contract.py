@@ -34,6 +34,11 @@ class EngineOrders(NamedTuple):
     ledger: RowLedger
     session: Any
 
+    @property
+    def columns(self) -> list[str]:
+        """The canonical frame's columns (as ``DataFrame.columns``: ``"channel" in orders.columns``)."""
+        return [c for c in self.table.columns if c not in (ROW, FILE)]
+
     def to_pandas(self) -> pd.DataFrame:
         """The canonical frame, as :func:`~relmkt_helpers.io.load_transactions` returns it."""
         t = self.table

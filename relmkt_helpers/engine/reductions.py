@@ -37,8 +37,9 @@ def period_code(order_date, freq: str):
     """Integer period of a timestamp column (see the module docstring)."""
     import ibis
 
-    if freq == "M":
-        return (order_date.year() - 1970) * 12 + order_date.month() - 1
+    if freq in ("M", "Q"):
+        month = (order_date.year() - 1970) * 12 + order_date.month() - 1
+        return month if freq == "M" else (month / 3).floor().cast("int64")
     days = order_date.date().delta(ibis.date(_EPOCH), unit="day")
     if freq == "D":
         return days
@@ -101,7 +102,7 @@ def cohort_activity_expr(orders, *, period: str = "M", as_of: Any = None):
     ).rename(period="p")
 
 
-def monthly_counts_expr(orders, *, as_of: Any = None):
+def monthly_counts_expr(orders, *, as_of: Any = None, freq: str = "M"):
     """Per calendar month with orders: ``orders``, ``revenue``, ``revenue_sq`` (sum of squared order
     values), ``customers_active``, ``customers_new``, ``customers_returning`` (active the month before
     too), ``customers_reactivated`` (back after a gap) and ``repeaters`` (customers whose second order
@@ -109,7 +110,7 @@ def monthly_counts_expr(orders, *, as_of: Any = None):
     import ibis
 
     o = orders if as_of is None else _upto(orders, as_of)
-    o = o.mutate(p=period_code(o.order_date, "M"))
+    o = o.mutate(p=period_code(o.order_date, freq))
     o = o.mutate(first=o.p.min().over(group_by="customer_id"))
     cm = o.group_by(["customer_id", "p"]).agg(first=o.first.min(), orders=o.count(), revenue=o.amount.sum(),
                                                revenue_sq=(o.amount * o.amount).sum())
@@ -277,3 +278,40 @@ def history_windows_expr(orders, *, as_of: Any, recent_start: int, baseline_star
     gaps = gaps.group_by("customer_id").agg(usual_gap_days=gaps.gap.cast("float64").median())
     j = per.left_join(gaps, "customer_id")
     return j.select(*[j[c] for c in per.columns], usual_gap_days=j.usual_gap_days)
+
+
+def cohort_cells_expr(orders, *, as_of: Any, period: str = "M", segment_col: str | None = None):
+    """The counts behind every cohort matrix of :mod:`relmkt_helpers.cohorts`, for orders up to ``as_of``.
+
+    Two expressions: per (``seg``, ``cohort``, ``k`` periods since acquisition) the ``active``
+    customers and their ``revenue``; and per (``seg``, ``cohort``, ``span``) the customers whose last
+    active period is ``span`` periods after their cohort (the unbounded retention). ``seg`` is the
+    value of ``segment_col`` on the customer's first order (first row of the first day), or "".
+    """
+    import ibis
+
+    from .sources import FILE, ROW
+
+    o = _upto(orders, as_of)
+    o = o.mutate(p=period_code(o.order_date, period))
+    if segment_col is None:
+        seg = ibis.literal("")
+    else:
+        seg = o[segment_col].first(order_by=[o.order_date, o[FILE], o[ROW]], include_null=True).cast("string")
+    per = o.group_by("customer_id").agg(cohort=o.p.min(), last=o.p.max(), seg=seg)
+    pairs = o.group_by(["customer_id", "p"]).agg(revenue=o.amount.sum())
+    j = pairs.inner_join(per, "customer_id")
+    cells = j.group_by(["seg", "cohort", (j.p - j.cohort).name("k")]).agg(active=j.count(), revenue=j.revenue.sum())
+    lasts = per.group_by(["seg", "cohort", (per.last - per.cohort).name("span")]).agg(n=per.count())
+    return cells, lasts
+
+
+def yearly_activity_expr(orders, *, after: Any, middle: Any, end: Any):
+    """Customers with an order in ``(after, middle]``, and of them those with one in ``(middle, end]``: the
+    counts of :func:`relmkt_helpers.cohort_result.yearly_retention`."""
+    import ibis
+
+    lo, mid, hi = (ibis.timestamp(pd.Timestamp(d).normalize()) for d in (after, middle, end))
+    o = orders.filter((orders.order_date > lo) & (orders.order_date <= hi))
+    per = o.group_by("customer_id").agg(first=(o.order_date <= mid).any(), second=(o.order_date > mid).any())
+    return per.agg(n_first=per.first.sum(), n_both=(per.first & per.second).sum())
