@@ -210,6 +210,34 @@ def test_cohort_analysis_in_the_engine_equals_pandas(bundled):
         assert hb[key] == (pytest.approx(value, rel=MONEY_RTOL) if isinstance(value, float) else value), key
 
 
+def test_churn_analysis_in_the_engine_equals_pandas(bundled):
+    """The churn page's analysis on orders kept in DuckDB: the same windows, labels, features and scores.
+
+    A gradient-boosted tree is discontinuous in its inputs: a summed amount that differs in its last bit
+    can move a customer across a split. Its predictions must agree for all but one customer in a
+    thousand; everything else (logistic, the probabilistic models, values, the windows) to 1e-9.
+    """
+    import relmkt_helpers as rh
+
+    path, tx, ledger, orders = bundled
+    as_of = pd.Timestamp(ledger.last_date).to_period("M").end_time.normalize() - pd.DateOffset(months=1)
+    a, b = rh.churn_analysis(tx, as_of=as_of), rh.churn_analysis(orders, as_of=as_of)
+    pd.testing.assert_frame_equal(a.windows, b.windows)
+    assert a.model == b.model and a.value_model == b.value_model and a.notes == b.notes
+    pa, pb = a.predictions, b.predictions
+    assert pa.index.equals(pb.index) and pa["churned"].equals(pb["churned"])
+    for col in pa.columns.drop(["churned", "hgb"]):
+        np.testing.assert_allclose(pb[col], pa[col], rtol=1e-9, err_msg=col)
+    assert (np.abs(pb["hgb"] - pa["hgb"]) <= 1e-9).mean() >= 0.999
+    sa, sb = (x.set_index("customer_id").sort_index() for x in (a.scored, b.scored))
+    assert sa.index.equals(sb.index)
+    for col in ("p_alive", "value_at_risk", "p_no_purchase", "expected_spend", "recency_days", "frequency"):
+        if col in sa.columns:
+            np.testing.assert_allclose(sb[col], sa[col], rtol=1e-9, err_msg=col)
+    if a.model != "hgb":
+        np.testing.assert_allclose(sb["churn_probability"], sa["churn_probability"], rtol=1e-9)
+
+
 def test_economics_analysis_in_the_engine_equals_pandas(tmp_path):
     """The acquisition-versus-retention analysis on orders kept in DuckDB: every table and figure as on pandas,
     with and without the spend ledger."""

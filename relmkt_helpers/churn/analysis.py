@@ -127,7 +127,7 @@ from ..clv.prep import rfm_summary
 from ..clv.value import customer_value
 from ..errors import DataValidationError, ParameterError
 from .evaluate import FEATURE_MODELS, calibration_table, churn_metrics, churn_pipeline, lift_table
-from .features import NUMERIC_FEATURES, _check_days, _features_at, _iso, _labels_at, _prepare, _SortedOrders, _to_day
+from .features import NUMERIC_FEATURES, _check_days, _features_at, _iso, _labels_at, _prepare, _to_day
 from .scorer import FEATURE_MODELS_BY_SIMPLICITY, SCORERS, choose_scorer
 
 __all__ = ["CHURN_MODELS", "KEY_FEATURES", "ChurnResult", "churn_analysis"]
@@ -336,19 +336,52 @@ def _check_choice(value: Any, name: str, allowed: tuple[str, ...], what: str) ->
     return value
 
 
-def _n_acquired_by(so: _SortedOrders, day: int) -> int:
-    return int(np.count_nonzero(so.first_day <= day))
+class _InMemory:
+    """What the analysis reads from the orders, from numpy's sorted arrays (the engine's twin:
+    :class:`relmkt_helpers.engine.analyses.ChurnSource`)."""
+
+    def __init__(self, tx: pd.DataFrame, channel_col: str | None):
+        self.so = _prepare(tx, channel_col, where="churn_analysis")
+        self.data_first_day, self.data_last_day = self.so.data_first_day, self.so.data_last_day
+
+    def n_acquired_by(self, day: int) -> int:
+        return int(np.count_nonzero(self.so.first_day <= day))
+
+    def nth_acquisition_day(self, n: int) -> int:
+        return int(np.partition(self.so.first_day, n - 1)[n - 1])
+
+    def n_after(self, day: int) -> int:
+        return int(np.count_nonzero(self.so.days > day))
+
+    def features(self, day: int, window_days: int) -> pd.DataFrame:
+        return _features_at(self.so, day, window_days)
+
+    def labels(self, day: int, horizon_days: int) -> pd.Series:
+        return _labels_at(self.so, day, horizon_days)
 
 
-def _check_history(so: _SortedOrders, as_of_day: int, h: int, evaluation: str, min_customers: int) -> None:
+def _source(tx: Any, channel_col: str | None):
+    from ..engine.contract import EngineOrders
+
+    if isinstance(tx, EngineOrders):
+        from ..engine.analyses import ChurnSource
+
+        return ChurnSource(tx, channel_col)
+    return _InMemory(tx, channel_col)
+
+
+def _n_acquired_by(so: Any, day: int) -> int:
+    return so.n_acquired_by(day)
+
+
+def _check_history(so: Any, as_of_day: int, h: int, evaluation: str, min_customers: int) -> None:
     """Enough customers at the earliest feature date of the backtest, or an error naming the dates."""
     steps = 2 if evaluation == "out_of_time" else 1
     earliest = as_of_day - steps * h
     have = _n_acquired_by(so, earliest)
     if have >= min_customers:
         return
-    first_days = np.sort(so.first_day)
-    enough_day = int(first_days[min_customers - 1])  # the day by which min_customers had been acquired
+    enough_day = so.nth_acquisition_day(min_customers)  # the day by which min_customers had been acquired
     h_max = (as_of_day - enough_day) // steps
     if evaluation == "out_of_time":
         plan = (f"the out-of-time backtest trains at {_iso(earliest)} (labels in ({_iso(earliest)}, "
@@ -608,7 +641,7 @@ def _analysis(tx: pd.DataFrame, *, as_of_day: int, h: int, w: int, model: str, s
               importance_rows: int, importance_repeats: int, n_folds: int, min_customers: int,
               random_state: int) -> ChurnResult:
 
-    so = _prepare(tx, channel_col, where="churn_analysis")
+    so = _source(tx, channel_col)  # numpy arrays, or the orders kept in the engine
     notes: list[str] = []
     if as_of_day < so.data_first_day:
         raise ParameterError(f"as_of={_iso(as_of_day)} is before the first order ({_iso(so.data_first_day)}). "
@@ -623,30 +656,32 @@ def _analysis(tx: pd.DataFrame, *, as_of_day: int, h: int, w: int, model: str, s
         notes.append(f"The last order is on {_iso(so.data_last_day)}, {as_of_day - so.data_last_day} days before "
                      f"as_of={_iso(as_of_day)}: if the log is incomplete, recent purchases are missing and churn "
                      "is overstated.")
-    n_after = int(np.count_nonzero(so.days > as_of_day))
+    n_after = so.n_after(as_of_day)
     if n_after:
         notes.append(f"{n_after:,} orders dated after as_of={_iso(as_of_day)} were ignored.")
     _check_history(so, as_of_day, h, evaluation, min_customers)
 
     d_train = as_of_day - h          # = evaluation test date
     d_eval_train = as_of_day - 2 * h
-    tx_cut = tx if n_after == 0 else tx[tx["order_date"] <= pd.Timestamp(_iso(as_of_day))]
+    # orders in the engine are cut by every reduction at its own date
+    tx_cut = tx if n_after == 0 or not isinstance(tx, pd.DataFrame) else tx[tx["order_date"] <= pd.Timestamp(
+        _iso(as_of_day))]
 
     # --- evaluation: fit on the earlier window (out of time), predict the test window -------
     windows = []
     preds: dict[str, np.ndarray] = {}
     eval_pipes: dict[str, Pipeline] = {}
-    y_train_s = _labels_at(so, d_train, h)   # labels of the evaluation test window = scoring training labels
+    y_train_s = so.labels(d_train, h)   # labels of the evaluation test window = scoring training labels
     y_train = y_train_s.to_numpy()
     if evaluation == "out_of_time":
-        y_et_s = _labels_at(so, d_eval_train, h)
+        y_et_s = so.labels(d_eval_train, h)
         _check_two_classes(y_et_s, "evaluation-training")
         _check_two_classes(y_train_s, "evaluation-test")
-        X_et, numeric, categorical = _model_frame(_features_at(so, d_eval_train, w))
+        X_et, numeric, categorical = _model_frame(so.features(d_eval_train, w))
         for m in FEATURE_MODELS:
             eval_pipes[m] = _fit(m, X_et, y_et_s.to_numpy(), numeric, categorical, max_train_rows, random_state)
         del X_et
-        f_train = _features_at(so, d_train, w)
+        f_train = so.features(d_train, w)
         X_train, _, _ = _model_frame(f_train)
         for m in FEATURE_MODELS:
             preds[m] = eval_pipes[m].predict_proba(X_train)[:, 1]
@@ -657,7 +692,7 @@ def _analysis(tx: pd.DataFrame, *, as_of_day: int, h: int, w: int, model: str, s
                         "metrics, deciles, calibration, importance; BG/NBD fitted on orders up to the feature date"))
     else:
         _check_two_classes(y_train_s, "evaluation", n_folds)
-        f_train = _features_at(so, d_train, w)
+        f_train = so.features(d_train, w)
         X_train, numeric, categorical = _model_frame(f_train)
         folds = list(StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=random_state)
                      .split(X_train, y_train))
@@ -722,7 +757,7 @@ def _analysis(tx: pd.DataFrame, *, as_of_day: int, h: int, w: int, model: str, s
         _check_two_classes(y_train_s, "scoring-training")
         pipeline = _fit(model, X_train, y_train, numeric, categorical, max_train_rows, random_state)
     del X_train, imp_X
-    f_score = _features_at(so, as_of_day, w)
+    f_score = so.features(as_of_day, w)
     del so
     if pipeline is not None:
         prob = pipeline.predict_proba(_model_frame(f_score)[0])[:, 1]

@@ -236,3 +236,74 @@ def yearly_retention(orders: EngineOrders, *, as_of: Any) -> float | None:
     r = orders.session.execute(yearly_activity_expr(orders.table, after=start, middle=mid, end=end), "yearly retention")
     n_first = int(r["n_first"].fillna(0).iloc[0])
     return None if n_first == 0 else int(r["n_both"].iloc[0]) / n_first
+
+
+class ChurnSource:
+    """What :func:`relmkt_helpers.churn_analysis` reads from orders kept in the engine: features and labels at
+    a date (:func:`~relmkt_helpers.engine.api.churn_features`, :func:`~relmkt_helpers.engine.api.churn_labels`),
+    and how many customers were acquired by a day (from one histogram of first-order days).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b", "a"], "amount": [10.0, 20.0, 5.0],
+    ...                    "order_date": pd.to_datetime(["2024-01-05", "2024-01-31", "2024-03-10"])})
+    >>> with open_orders(tx) as orders:
+    ...     src = ChurnSource(orders, "channel")
+    ...     jan31 = 19753  # days since 1970-01-01
+    ...     src.n_acquired_by(jan31), src.n_after(jan31), src.labels(jan31, 60).tolist()
+    (2, 1, [False, True])
+    """
+
+    def __init__(self, orders: EngineOrders, channel_col: str | None):
+        import numpy as np
+
+        from .reductions import period_code
+
+        if channel_col is not None and not isinstance(channel_col, str):
+            raise ParameterError(f"channel_col={channel_col!r} must be a column name or None (no channel feature).")
+        if channel_col is not None and channel_col not in orders.columns:
+            if channel_col != "channel":
+                raise DataValidationError(
+                    f"transactions: channel_col={channel_col!r} is not a column (columns: {orders.columns}). "
+                    "Name the acquisition-channel column, or pass channel_col=None for no channel feature.")
+            channel_col = None  # the default column is optional
+        self.orders, self.channel_col = orders, channel_col
+        t = orders.table
+        per = t.group_by("customer_id").agg(first=period_code(t.order_date.min(), "D"))
+        hist = orders.session.execute(per.group_by("first").agg(n=per.count()).order_by("first"), "churn_analysis")
+        self._first_days = hist["first"].to_numpy(dtype=np.int64)
+        self._acquired = np.cumsum(hist["n"].to_numpy(dtype=np.int64))
+        self.data_first_day, self.data_last_day = _day(orders.ledger.first_date), _day(orders.ledger.last_date)
+
+    def n_acquired_by(self, day: int) -> int:
+        import numpy as np
+
+        at = int(np.searchsorted(self._first_days, day, side="right"))
+        return int(self._acquired[at - 1]) if at else 0
+
+    def nth_acquisition_day(self, n: int) -> int:
+        import numpy as np
+
+        return int(self._first_days[np.searchsorted(self._acquired, n)])
+
+    def n_after(self, day: int) -> int:
+        import ibis
+
+        t = self.orders.table
+        after = t.filter(t.order_date > ibis.timestamp(pd.Timestamp("1970-01-01") + pd.Timedelta(days=int(day))))
+        return int(self.orders.session.execute(after.count().as_table(), "churn_analysis").iloc[0, 0])
+
+    def features(self, day: int, window_days: int) -> pd.DataFrame:
+        from .api import churn_features
+
+        return churn_features(self.orders, as_of=_iso(day), window_days=window_days, channel_col=self.channel_col)
+
+    def labels(self, day: int, horizon_days: int) -> pd.Series:
+        from .api import churn_labels
+
+        return churn_labels(self.orders, as_of=_iso(day), horizon_days=horizon_days)
+
+
+def _iso(day: int) -> str:
+    return str((pd.Timestamp("1970-01-01") + pd.Timedelta(days=int(day))).date())
