@@ -118,6 +118,10 @@ def activity(orders: EngineOrders, *, channel_col: str | None, as_of: Any = None
                     **grids)
 
 
+#: The last few cohort count tables, by (session, orders, period, as_of, segment): small (cohort x age rows).
+_CELLS_CACHE: dict[tuple, tuple[pd.DataFrame, pd.DataFrame]] = {}
+
+
 def cohort_cells(orders: EngineOrders, *, period: str, as_of: Any, segment: Any):
     """The cohort x age counts of :mod:`relmkt_helpers.cohorts` (``_Cells``), reduced by the engine.
 
@@ -158,10 +162,16 @@ def cohort_cells(orders: EngineOrders, *, period: str, as_of: Any, segment: Any)
     p0 = int(_period_of_days(np.array([first_day]), period)[0])
     end = _period_of_days(np.array([as_of_day, as_of_day + 1]), period)
     P = int(end[0]) - p0 + 1
-    cells_expr, lasts_expr = cohort_cells_expr(orders.table, as_of=_day_ts(as_of_day), period=period,
-                                               segment_col=col)
-    cells = orders.session.execute(cells_expr, "cohort matrices")
-    lasts = orders.session.execute(lasts_expr, "cohort matrices")
+    # cohort_analysis asks for the same counts up to eight times (each matrix, the averages, the start)
+    key = (orders.session.temp_dir, hash(orders.table), period, as_of_day, col)
+    if key not in _CELLS_CACHE:
+        cells_expr, lasts_expr = cohort_cells_expr(orders.table, as_of=_day_ts(as_of_day), period=period,
+                                                   segment_col=col)
+        while len(_CELLS_CACHE) >= 4:
+            _CELLS_CACHE.pop(next(iter(_CELLS_CACHE)))
+        _CELLS_CACHE[key] = (orders.session.execute(cells_expr, "cohort matrices"),
+                             orders.session.execute(lasts_expr, "cohort matrices"))
+    cells, lasts = _CELLS_CACHE[key]
     labels = None
     if col is not None:  # sorted, missing last: pandas.factorize(sort=True, use_na_sentinel=False)
         values = pd.concat([cells["seg"], lasts["seg"]])
