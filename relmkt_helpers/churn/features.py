@@ -170,6 +170,20 @@ class _SortedOrders:
         return len(self.customers)
 
 
+def _channel_column(channel_col: Any, columns: list[str]) -> str | None:
+    """The channel column to use: ``channel_col``, None when the default ``"channel"`` is absent, else an error."""
+    if channel_col is not None and not isinstance(channel_col, str):
+        raise ParameterError(f"channel_col={channel_col!r} must be a column name or None (no channel feature).")
+    if channel_col is not None and channel_col not in columns:
+        if channel_col != "channel":
+            raise DataValidationError(
+                f"transactions: channel_col={channel_col!r} is not a column (columns: {columns}). "
+                "Name the acquisition-channel column, or pass channel_col=None for no channel feature."
+            )
+        return None  # the default column is optional
+    return channel_col
+
+
 def _prepare(tx: Any, channel_col: str | None = "channel", *, where: str = "churn_features") -> _SortedOrders:
     if not isinstance(tx, pd.DataFrame):
         raise ParameterError(
@@ -183,15 +197,7 @@ def _prepare(tx: Any, channel_col: str | None = "channel", *, where: str = "chur
         )
     if len(tx) == 0:
         raise DataValidationError("transactions: the frame has no orders. Check the source and the dates.")
-    if channel_col is not None and not isinstance(channel_col, str):
-        raise ParameterError(f"channel_col={channel_col!r} must be a column name or None (no channel feature).")
-    if channel_col is not None and channel_col not in tx.columns:
-        if channel_col != "channel":
-            raise DataValidationError(
-                f"transactions: channel_col={channel_col!r} is not a column (columns: {list(tx.columns)}). "
-                "Name the acquisition-channel column, or pass channel_col=None for no channel feature."
-            )
-        channel_col = None  # the default column is optional
+    channel_col = _channel_column(channel_col, list(tx.columns))
     days = order_days(tx)
     amount = order_amounts(tx)
     codes, uniques = customer_codes(tx)

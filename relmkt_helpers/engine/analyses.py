@@ -33,15 +33,11 @@ def history_windows(orders: EngineOrders, *, as_of: Any, recent_days: int, basel
     >>> int(h.loc["a", "history_orders"]), int(h.loc["a", "recent_orders"]), float(h.loc["a", "usual_gap_days"])
     (3, 1, 10.5)
     """
-    from ..rfm import _as_of_day, _day_ts
+    from ..rfm import _day_ts
+    from .api import _as_of_in_data
     from .reductions import history_windows_expr
 
-    first_day, last_day = _day(orders.ledger.first_date), _day(orders.ledger.last_date)
-    A = last_day if as_of is None else _as_of_day(as_of)
-    if A < first_day:
-        raise ParameterError(
-            f"as_of={_day_ts(A).date()} is before the first order ({_day_ts(first_day).date()}), "
-            "so no customer exists yet. Pass a later as_of, or None for the last order date.")
+    A = _as_of_in_data(orders, as_of)
     recent_start = A - recent_days + 1
     expr = history_windows_expr(orders.table, as_of=_day_ts(A), recent_start=recent_start,
                                 baseline_start=recent_start - baseline_days, min_orders=min_orders)
@@ -270,15 +266,9 @@ class ChurnSource:
 
         from .reductions import period_code
 
-        if channel_col is not None and not isinstance(channel_col, str):
-            raise ParameterError(f"channel_col={channel_col!r} must be a column name or None (no channel feature).")
-        if channel_col is not None and channel_col not in orders.columns:
-            if channel_col != "channel":
-                raise DataValidationError(
-                    f"transactions: channel_col={channel_col!r} is not a column (columns: {orders.columns}). "
-                    "Name the acquisition-channel column, or pass channel_col=None for no channel feature.")
-            channel_col = None  # the default column is optional
-        self.orders, self.channel_col = orders, channel_col
+        from ..churn.features import _channel_column
+
+        self.orders, self.channel_col = orders, _channel_column(channel_col, list(orders.columns))
         t = orders.table
         per = t.group_by("customer_id").agg(first=period_code(t.order_date.min(), "D"))
         hist = orders.session.execute(per.group_by("first").agg(n=per.count()).order_by("first"), "churn_analysis")

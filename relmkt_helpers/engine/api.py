@@ -190,6 +190,19 @@ def _day(value: Any) -> int:
     return int((pd.Timestamp(value).normalize() - pd.Timestamp("1970-01-01")).days)
 
 
+def _as_of_in_data(orders: EngineOrders, as_of: Any) -> int:
+    """``as_of``'s day (default: the last order's), or the pandas path's error when it precedes every order."""
+    from ..rfm import _as_of_day, _day_ts
+
+    first_day = _day(orders.ledger.first_date)
+    day = _day(orders.ledger.last_date) if as_of is None else _as_of_day(as_of)
+    if day < first_day:
+        raise ParameterError(
+            f"as_of={_day_ts(day).date()} is before the first order ({_day_ts(first_day).date()}), "
+            "so no customer exists yet. Pass a later as_of, or None for the last order date.")
+    return day
+
+
 def _customer_index(values) -> pd.Index:
     return pd.Index(pd.array(values, dtype=pd.StringDtype("pyarrow")), name="customer_id")
 
@@ -245,7 +258,7 @@ def rfm_table(orders: EngineOrders, *, as_of: Any = None, bins: int = 5, monetar
     ...     rfm_table(orders, bins=2)[["frequency", "monetary_total", "R"]].to_dict("index")
     {'a': {'frequency': 2, 'monetary_total': 15.0, 'R': 1}, 'b': {'frequency': 1, 'monetary_total': 7.0, 'R': 2}}
     """
-    from ..rfm import _MONETARY, _as_of_day, _check_bins, _check_frequency_breaks, _day_ts, rfm_frame
+    from ..rfm import _MONETARY, _check_bins, _check_frequency_breaks, _day_ts, rfm_frame
     from .reductions import customer_orders_expr
 
     bins = _check_bins(bins)
@@ -254,12 +267,7 @@ def rfm_table(orders: EngineOrders, *, as_of: Any = None, bins: int = 5, monetar
             f"monetary={monetary!r} is not supported. Use monetary='total' (sum of order amounts, the "
             "default) or monetary='mean' (mean order value).")
     breaks = _check_frequency_breaks(frequency_breaks, bins)
-    first_day, last_day = _day(orders.ledger.first_date), _day(orders.ledger.last_date)
-    as_of_day = last_day if as_of is None else _as_of_day(as_of)
-    if as_of_day < first_day:
-        raise ParameterError(
-            f"as_of={_day_ts(as_of_day).date()} is before the first order ({_day_ts(first_day).date()}), "
-            "so no customer exists yet. Pass a later as_of, or None for the last order date.")
+    as_of_day = _as_of_in_data(orders, as_of)
     c = orders.session.execute(customer_orders_expr(orders.table, as_of=_day_ts(as_of_day)).order_by("customer_id"),
                                "rfm_table")
     days = lambda col: ((c[col] - pd.Timestamp("1970-01-01")).dt.days).to_numpy(dtype="int64")  # noqa: E731
