@@ -541,6 +541,13 @@ def open_transactions(source: Any, *, engine: str = "auto", prepared_path: str |
 
     See :func:`relmkt_helpers.engine.api.open_transactions` (imported on first use, so that
     ``import relmkt_helpers`` does not load DuckDB).
+
+    Examples
+    --------
+    >>> from relmkt_helpers import config
+    >>> tx, ledger = open_transactions(config.SAMPLE_TRANSACTIONS)  # one CSV: a pandas frame, as load_transactions
+    >>> type(tx).__name__, ledger.customers
+    ('DataFrame', 20000)
     """
     from .engine.api import open_transactions as _open
 

@@ -189,7 +189,7 @@ def save_month_table(table: pd.DataFrame, ledger: RowLedger, path: str | Path) -
 
 
 def read_month_table(path: str | Path) -> tuple[pd.DataFrame, RowLedger]:
-    """The table and ledger :func:`save_month_table` wrote."""
+    """The table and ledger :func:`save_month_table` wrote (its example reads one back)."""
     import json
 
     import pyarrow.parquet as pq
