@@ -433,7 +433,7 @@ def rfm_table(tx: pd.DataFrame, *, as_of: Any = None, bins: int = 5, monetary: s
     from .engine.api import on_engine, run_on_engine
 
     if on_engine(tx, engine):
-        return run_on_engine("rfm_table", tx, as_of=as_of, bins=bins, monetary=monetary,
+        return run_on_engine("rfm_table", tx, engine=engine, as_of=as_of, bins=bins, monetary=monetary,
                              frequency_breaks=frequency_breaks)
     bins = _check_bins(bins)
     if not (isinstance(monetary, str) and monetary in _MONETARY):
@@ -858,7 +858,10 @@ def dropped_off(tx: pd.DataFrame, *, as_of: Any = None, recent_days: int = 90, b
     from .engine.api import on_engine, run_on_engine
 
     window = dict(as_of=as_of, recent_days=recent_days, baseline_days=baseline_days, min_orders=min_orders)
-    h, A = run_on_engine("history_windows", tx, **window) if on_engine(tx, engine) else _history_windows(tx, **window)
+    if on_engine(tx, engine):
+        h, A = run_on_engine("history_windows", tx, engine=engine, **window)
+    else:
+        h, A = _history_windows(tx, **window)
     recent_start = A - recent_days + 1
     base_start = recent_start - baseline_days
     gap, last = h["usual_gap_days"].to_numpy(dtype=np.float64), h["last_day"].to_numpy(dtype=np.int64)

@@ -22,6 +22,7 @@ from relmkt_helpers.clv.prep import rfm_summary as pandas_rfm
 from relmkt_helpers.cohorts import retention_matrix
 from relmkt_helpers.engine import (DuckDBSession, cohort_activity, load_with_engine, monthly_counts, open_orders,
                                    resolve_engine, rfm_summary)
+from relmkt_helpers.engine.api import new_session
 from relmkt_helpers.errors import DataValidationError, ParameterError
 from relmkt_helpers.io import load_transactions
 from relmkt_helpers.kpis import monthly_summary
@@ -39,11 +40,22 @@ def _typed_parquet(path: Path, source: str) -> Path:
     return path
 
 
-@pytest.fixture(scope="module", params=["sample", "cdnow"])
+ENGINE_PARAMS = [pytest.param(("sample", "duckdb"), id="sample-duckdb"),
+                 pytest.param(("cdnow", "duckdb"), id="cdnow-duckdb"),
+                 pytest.param(("sample", "spark"), id="sample-spark", marks=pytest.mark.spark),
+                 pytest.param(("cdnow", "spark"), id="cdnow-spark", marks=pytest.mark.spark)]
+
+
+@pytest.fixture(scope="module", params=ENGINE_PARAMS)
 def bundled(request, tmp_path_factory):
-    path = _typed_parquet(tmp_path_factory.mktemp("engine") / f"{request.param}.parquet", request.param)
+    """(path, pandas frame, ledger, the same orders opened by the engine): DuckDB, and Spark in local mode.
+
+    Every test that takes it checks one engine against the pandas path; Spark runs the same
+    definitions as DuckDB, so the same tests hold it to the same answers."""
+    data, engine = request.param
+    path = _typed_parquet(tmp_path_factory.mktemp("engine") / f"{data}.parquet", data)
     tx, ledger = load_transactions(path)
-    with DuckDBSession(memory_limit="2GB") as session:
+    with new_session(engine, memory_limit="2GB") as session:
         with open_orders(path, session=session) as orders:
             yield path, tx, ledger, orders
 
@@ -602,8 +614,8 @@ def test_public_functions_take_engine(sample_tx):
         assert_same_frame(rfm_summary(orders, observation_end="2024-06-30", freq="D"), got, money=["monetary_value"])
         with pytest.raises(ParameterError, match="to_pandas"):
             pandas_rfm(orders, observation_end="2024-06-30", engine="pandas")
-    with pytest.raises(ParameterError, match="engine='spark'"):
-        pandas_rfm(tx, observation_end="2024-06-30", engine="spark")
+    with pytest.raises(ParameterError, match="not one of auto, pandas, duckdb, spark"):
+        pandas_rfm(tx, observation_end="2024-06-30", engine="polars")
 
 
 @pytest.mark.parametrize("freq", ["M", "Y"])

@@ -438,7 +438,8 @@ def churn_features(tx: pd.DataFrame, *, as_of: Any, window_days: int = 90,
     from ..engine.api import on_engine, run_on_engine
 
     if on_engine(tx, engine):
-        return run_on_engine("churn_features", tx, as_of=as_of, window_days=window_days, channel_col=channel_col)
+        return run_on_engine("churn_features", tx, engine=engine, as_of=as_of, window_days=window_days,
+                             channel_col=channel_col)
     day = _to_day(as_of, "as_of")
     w = _check_days(window_days, "window_days")
     so = _prepare(tx, channel_col)
@@ -490,7 +491,7 @@ def churn_labels(tx: pd.DataFrame, *, as_of: Any, horizon_days: int = 90, engine
     from ..engine.api import on_engine, run_on_engine
 
     if on_engine(tx, engine):
-        return run_on_engine("churn_labels", tx, as_of=as_of, horizon_days=horizon_days)
+        return run_on_engine("churn_labels", tx, engine=engine, as_of=as_of, horizon_days=horizon_days)
     day = _to_day(as_of, "as_of")
     h = _check_days(horizon_days, "horizon_days")
     so = _prepare(tx, None, where="churn_labels")

@@ -391,7 +391,7 @@ def rfm_summary(tx: pd.DataFrame, *, observation_end: Any, freq: str = "W",
     from ..engine.api import on_engine, run_on_engine
 
     if on_engine(tx, engine):
-        return run_on_engine("rfm_summary", tx, observation_end=observation_end, freq=freq,
+        return run_on_engine("rfm_summary", tx, engine=engine, observation_end=observation_end, freq=freq,
                              freq_multiplier=freq_multiplier)
     freq = _check_freq(freq)
     freq_multiplier = _check_multiplier(freq_multiplier)
@@ -491,7 +491,7 @@ def calibration_holdout(tx: pd.DataFrame, *, calibration_end: Any, observation_e
     from ..engine.api import on_engine, run_on_engine
 
     if on_engine(tx, engine):
-        return run_on_engine("calibration_holdout", tx, calibration_end=calibration_end,
+        return run_on_engine("calibration_holdout", tx, engine=engine, calibration_end=calibration_end,
                              observation_end=observation_end, freq=freq, freq_multiplier=freq_multiplier)
     freq = _check_freq(freq)
     freq_multiplier = _check_multiplier(freq_multiplier)
@@ -545,7 +545,7 @@ def daily_purchases(tx: Any, *, observation_end: Any, engine: str = "auto") -> t
 
     end = _to_day(observation_end, "observation_end")
     if on_engine(tx, engine):
-        d = run_on_engine("daily_purchases", tx, observation_end=_iso(end))
+        d = run_on_engine("daily_purchases", tx, engine=engine, observation_end=_iso(end))
         days, births_at, repeats_at = (d.index.to_numpy(dtype=np.int64), d["births"].to_numpy(np.float64),
                                        d["repeats"].to_numpy(np.float64))
     else:

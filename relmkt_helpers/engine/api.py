@@ -33,16 +33,28 @@ from .contract import EngineOrders, engine_orders
 from .session import DuckDBSession
 from .sources import is_engine_source, open_source
 
-ENGINES = ("auto", "pandas", "duckdb")
+ENGINES = ("auto", "pandas", "duckdb", "spark")
+ON_ENGINE = ("duckdb", "spark")  # the engines that keep orders in themselves
+
+
+def new_session(engine: str = "duckdb", *, memory_limit: Any = None, spark: Any = None):
+    """A session of ``engine``: :class:`DuckDBSession`, or :class:`~.spark.SparkEngine` on ``spark`` (default:
+    the active SparkSession, else the process's local one)."""
+    if engine == "spark":
+        from .spark import SparkEngine
+
+        return SparkEngine(spark, memory_limit=memory_limit)
+    return DuckDBSession(memory_limit=memory_limit)
 
 
 def resolve_engine(source: Any, engine: str = "auto") -> str:
-    """``"pandas"`` or ``"duckdb"`` for ``source``.
+    """``"pandas"``, ``"duckdb"`` or ``"spark"`` for ``source``.
 
-    ``"auto"`` picks DuckDB for what only it reads (Parquet folders and globs, DuckDB relations, Ibis
-    tables) and pandas for a DataFrame (numpy is 3-8x faster on a frame already in memory,
-    ``benchmarks/results/engines.md``) and for a single CSV or Parquet file (the report's notebooks
-    read the canonical frame in memory; see ``ARCHITECTURE.md``).
+    ``"auto"`` picks Spark for a Spark DataFrame, DuckDB for what only it reads (Parquet folders and
+    globs, DuckDB relations, Ibis tables) and pandas for a DataFrame (numpy is 3-8x faster on a
+    frame already in memory, ``benchmarks/results/engines.md``) and for a single CSV or Parquet
+    file (the report's notebooks read the canonical frame in memory; see ``ARCHITECTURE.md``).
+    Spark runs only when asked (``engine="spark"``) or given a Spark DataFrame.
 
     Examples
     --------
@@ -52,27 +64,37 @@ def resolve_engine(source: Any, engine: str = "auto") -> str:
     """
     if engine not in ENGINES:
         raise ParameterError(f"engine={engine!r} is not one of {', '.join(ENGINES)} (command line: --engine duckdb).")
+    from .spark import is_spark_frame
+
     if engine != "auto":
+        if engine != "spark" and is_spark_frame(source):
+            raise ParameterError(f"engine={engine!r} cannot read a Spark DataFrame: pass engine='spark' (command line: "
+                                 "--engine spark), or a pandas frame (df.toPandas()) if it is small.")
         if engine == "pandas" and is_engine_source(source) and not isinstance(source, pd.DataFrame):
             raise ParameterError(
                 f"engine='pandas' cannot read {str(source)[:120]!r}: folders, globs and DuckDB relations are read by "
                 "the engine. Pass engine='duckdb' (command line: --engine duckdb), or one file.")
         return engine
+    if is_spark_frame(source):
+        return "spark"
     return "duckdb" if is_engine_source(source) else "pandas"
 
 
 @contextmanager
-def open_orders(source: Any, *, session: DuckDBSession | None = None, memory_limit: Any = None,
+def open_orders(source: Any, *, session: Any = None, memory_limit: Any = None, engine: str = "auto",
                 **contract: Any) -> Iterator[EngineOrders]:
-    """Open ``source`` with DuckDB and apply the data contract; the orders stay in the engine.
+    """Open ``source`` with the engine and apply the data contract; the orders stay in the engine.
 
     ``contract`` takes the options of :func:`relmkt_helpers.io.load_transactions` (columns,
     ``as_of``, ``refunds``, ``duplicates``, ``on_invalid``, ``after_as_of``, ``keep_cols``,
-    ``timezone``). Without ``session`` a new one is made with ``memory_limit`` and closed (its
-    spill folder removed) when the ``with`` block ends, on success or failure.
+    ``timezone``). Without ``session`` a new one is made with ``memory_limit`` (DuckDB, or Spark
+    for ``engine="spark"`` and Spark DataFrames) and closed (its spill folder removed, Spark's
+    cached tables released) when the ``with`` block ends, on success or failure.
     """
     own = session is None
-    session = session or DuckDBSession(memory_limit=memory_limit)
+    if own:
+        kind = "spark" if engine == "spark" or (engine == "auto" and resolve_engine(source) == "spark") else "duckdb"
+        session = new_session(kind, memory_limit=memory_limit)
     try:
         yield engine_orders(open_source(session, source), session, **contract)
     finally:
@@ -367,12 +389,12 @@ def on_engine(tx: Any, engine: str) -> bool:
             raise ParameterError("engine='pandas' was given orders that live in the engine; pass orders.to_pandas(), "
                                  "or engine='auto'.")
         return True
-    return engine == "duckdb"
+    return engine in ON_ENGINE
 
 
-def run_on_engine(name: str, tx: Any, **kwargs: Any):
+def run_on_engine(name: str, tx: Any, engine: str = "duckdb", **kwargs: Any):
     """Run the engine's ``name`` reduction on ``tx``: orders in the engine, or a canonical DataFrame that is
-    registered with a new DuckDB session for the call (``engine="duckdb"`` on a frame in memory)."""
+    registered with a new session of ``engine`` for the call (``engine="duckdb"`` on a frame in memory)."""
     from .analyses import daily_purchases, history_windows
 
     fn = {"rfm_summary": rfm_summary, "calibration_holdout": calibration_holdout, "rfm_table": rfm_table,
@@ -380,7 +402,7 @@ def run_on_engine(name: str, tx: Any, **kwargs: Any):
           "daily_purchases": daily_purchases}[name]
     if isinstance(tx, EngineOrders):
         return fn(tx, **kwargs)
-    with DuckDBSession() as session:
+    with new_session("spark" if engine == "spark" else "duckdb") as session:
         return fn(canonical_orders(tx, session), **kwargs)
 
 
@@ -437,6 +459,11 @@ def write_canonical(orders: EngineOrders, path: str | Path) -> Path:
         return "'" + text.replace("'", "''") + "'"
 
     path = Path(path)
+    if getattr(orders.session, "kind", "duckdb") == "spark":
+        from .spark import write_parquet_file
+
+        return write_parquet_file(orders.session, t.order_by([t.order_date, t[FILE], t[ROW]]).drop(ROW, FILE), path,
+                                  {CANONICAL_KEY: meta.encode()})
     raw = orders.session.raw
     raw.execute("SET preserve_insertion_order = true")  # the file keeps the ORDER BY
     try:

@@ -22,6 +22,7 @@ from .._messages import (_MAX_SHOWN, _opt, _shown, invalid_fixes, msg_duplicates
                          msg_missing_order_id, msg_most_dates_bad, msg_no_orders, msg_refunds, msg_shared_orders)
 from ..errors import DataValidationError, ParameterError
 from ..io import CANONICAL_COLUMNS, RowLedger, _check_choice
+from .reductions import first_by
 from .sources import FILE, ROW, Source
 
 _MIN_DAY, _MAX_DAY = "1677-09-22", "2262-04-11"  # the days pandas' datetime64[ns] can hold
@@ -260,7 +261,8 @@ def engine_orders(
             found = session.execute(raw.filter(cond).select(ROW, FILE, v=raw[col]), src)
             value = {(int(r), f if many else ""): v for r, f, v in zip(found[ROW], found[FILE], found["v"])}
             rows["v"] = [value[(int(r), f)] for r, f in zip(rows[ROW], rows[FILE])]
-        labels = [(f"{f} row {r}" if many else f"row {r}") for r, f in zip(rows[ROW], rows[FILE])]
+        word = source.row_word
+        labels = [(f"{f} {word} {r}" if many else f"{word} {r}") for r, f in zip(rows[ROW], rows[FILE])]
         values = list(rows["v"])
         if schema[col].is_string():  # a missing text value reads <NA>, as in the pandas path
             values = [pd.NA if v is None or v != v else v for v in values]
@@ -322,7 +324,7 @@ def _collapse(rows, extra: list[str], ledger: RowLedger, session, src: str, ocol
         order_date=rows.order_date.min(where=~is_refund),
         n_rows=rows.count(),
         n_refunds=is_refund.sum(),
-        **{c: rows[c].first(order_by=order) for c in extra},
+        **{c: first_by(rows[c], *order, skip_missing=True) for c in extra},
         **{FILE: rows[FILE].min(), ROW: rows[ROW].min()},
     ), src)
     shared = orders.filter(orders.owners > 1)

@@ -46,6 +46,20 @@ def period_code(order_date, freq: str):
     return ((days + 3) / 7).floor().cast("int64")  # 1969-12-29 was a Monday
 
 
+def first_by(value, *keys, skip_missing: bool = False):
+    """``value`` at the row with the smallest ``keys`` (compared in order): a missing value included, or
+    with ``skip_missing`` the first value present (as pandas' ``groupby(...).first()``).
+
+    An aggregate. One definition for every backend: Ibis writes it as DuckDB's
+    ``FIRST(... ORDER BY ...)`` and Spark's ``min_by`` (which has no ordered ``first``). The value
+    is wrapped in a struct so that a missing first value is returned, not skipped.
+    """
+    import ibis
+
+    key = ibis.struct({f"k{i}": k for i, k in enumerate(keys)})
+    return ibis.struct({"v": value}).argmin(key, where=value.notnull() if skip_missing else None)["v"]
+
+
 def _upto(orders, end: Any):
     import ibis
 
@@ -189,7 +203,7 @@ def churn_features_expr(orders, *, as_of: Any, window_days: int = 90, channel_co
         first_d=o.d.min(), last_d=o.d.max(), frequency=o.count(), monetary_total=o.amount.sum(),
         orders_last_w=last_w.sum(), orders_prev_w=prev_w.sum(),
         spend_last_w=last_w.ifelse(o.amount, 0.0).sum(), spend_prev_w=prev_w.ifelse(o.amount, 0.0).sum(),
-        **({"channel": o[channel_col].first(order_by=[o.d, o.order_id], include_null=True)} if channel_col else {}),
+        **({"channel": first_by(o[channel_col], o.d, o.order_id)} if channel_col else {}),
     )
     days = o.select("customer_id", "d").distinct()
     days = days.mutate(gap=days.d - days.d.lag().over(ibis.window(group_by="customer_id", order_by="d")))
@@ -233,7 +247,7 @@ def activity_expr(orders, *, as_of: Any, channel_col: str | None = None, freq: s
     if channel_col is None:
         ch = o.group_by("customer_id").agg(ch=ibis.literal("all"))
     else:
-        first = o[channel_col].first(order_by=[o.order_date, o[FILE], o[ROW]], include_null=True)
+        first = first_by(o[channel_col], o.order_date, o[FILE], o[ROW])
         ch = o.group_by("customer_id").agg(ch=first.cast("string").fill_null("(missing)").strip())
     cp = o.group_by(["customer_id", "p"]).agg(revenue=o.amount.sum())
     w = ibis.window(group_by="customer_id", order_by="p")
@@ -297,7 +311,7 @@ def cohort_cells_expr(orders, *, as_of: Any, period: str = "M", segment_col: str
     if segment_col is None:
         seg = ibis.literal("")
     else:
-        seg = o[segment_col].first(order_by=[o.order_date, o[FILE], o[ROW]], include_null=True).cast("string")
+        seg = first_by(o[segment_col], o.order_date, o[FILE], o[ROW]).cast("string")
     per = o.group_by("customer_id").agg(cohort=o.p.min(), last=o.p.max(), seg=seg)
     pairs = o.group_by(["customer_id", "p"]).agg(revenue=o.amount.sum())
     j = pairs.inner_join(per, "customer_id")

@@ -34,6 +34,7 @@ class Source(NamedTuple):
     name: str
     many_files: bool
     stable_rows: bool = True  # _rn names the same row in every query (files, DataFrames)
+    row_word: str = "row"  # "line" where _rn is a text file's line number (as the pandas CSV reader says)
 
 
 def is_engine_source(source: Any) -> bool:
@@ -123,6 +124,10 @@ def open_source(session, source: Any, *, what: str = "transactions") -> Source:
     import ibis
     import pandas as pd
 
+    if getattr(session, "kind", "duckdb") == "spark" and not isinstance(source, pd.DataFrame):
+        from .spark import spark_source
+
+        return spark_source(session, source, what=what)
     con = session.con
     if isinstance(source, pd.DataFrame):
         df = source.reset_index(drop=True)
