@@ -143,7 +143,7 @@ class SparkEngine:
         nulls = {c: expr[c].cast("string") for c, t in expr.schema().items() if t.is_null()}
         if nulls:
             expr = expr.mutate(**nulls)
-        table = self._guard(expr.cache, what)
+        table = self._guard(lambda: self.con._cached_table(expr), what)  # on this session, not Ibis' default
         self._cached.append(table)
         return table
 
