@@ -6,9 +6,10 @@ STAMP  := $(VENV)/.relmkt-installed
 MONTH  ?=
 FUZZ_SECONDS ?= 120
 OUT    ?= reports
+PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup browser report report-cdnow test test-fast fuzz lab kernel benchmarks lock clean
+.PHONY: help setup browser java report report-cdnow test test-fast fuzz lab kernel benchmarks lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -41,14 +42,26 @@ browser:  ## install Debian's chromium for the browser test if it is missing (ne
 # pytest exits 5 when it collects no tests: for us that is a broken suite, not a pass.
 # Timeouts (issue 11): 300 s a notebook cell and 120 s a kernel start under nbval, as in
 # tests/conftest.py for papermill; pytest-timeout (pyproject.toml) caps every test at 600 s.
-test: $(STAMP) browser  ## the whole suite: unit tests, doctests, browser test and nbval over notebooks/
+# Spark (issue 14) runs on a JVM: Java 17 (or 21) is installed here when no java is found (as root).
+java:  ## install a Java runtime for the Spark tests if none is found (needs root)
+	@{ [ -n "$$JAVA_HOME" ] && [ -x "$$JAVA_HOME/bin/java" ]; } || command -v java >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing a Java runtime for the Spark tests (once)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null \
+	      || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; \
+	  else \
+	    echo "java is missing and this is not root: install Java 17 (e.g. apt-get install openjdk-17-jre-headless)"; \
+	    echo "or run the suite without Spark: make test PYTEST_ARGS='-m \"not spark\"'"; exit 1; \
+	  fi; }
+
+test: $(STAMP) browser java  ## the whole suite: unit tests, doctests, browser test and nbval over notebooks/
 	@$(PY) -m pytest --doctest-modules relmkt_helpers tests \
 		--nbval-lax notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg \
-		--nbval-cell-timeout=300 --nbval-kernel-startup-timeout=120; \
+		--nbval-cell-timeout=300 --nbval-kernel-startup-timeout=120 $(PYTEST_ARGS); \
 	rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
 
-test-fast: $(STAMP)  ## unit tests only (no notebooks, no report runs)
-	$(PY) -m pytest tests -m "not slow"
+test-fast: $(STAMP)  ## unit tests only (no notebooks, no report runs, no Spark)
+	$(PY) -m pytest tests -m "not slow and not spark"
 
 # Not part of `make test`: installs atheris into .venv on first use; findings land in fuzz/findings/.
 fuzz: $(STAMP)  ## fuzz the transaction loader with atheris for FUZZ_SECONDS (default 120)

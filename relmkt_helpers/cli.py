@@ -47,12 +47,15 @@ def _add_contract_options(p: argparse.ArgumentParser, *, report: bool) -> None:
                    help="rows equal in every column: auto (default: drop with order ids, keep without), drop, keep, "
                         "error")
     e = p.add_argument_group("engine (who reads the data; see relmkt_helpers/engine)")
-    e.add_argument("--engine", choices=("auto", "pandas", "duckdb"), default="auto",
+    e.add_argument("--engine", choices=("auto", "pandas", "duckdb", "spark"), default="auto",
                    help="duckdb reads Parquet files, folders (hive partitions too) and globs where they lie; "
-                        "auto (default) uses it for folders and globs, pandas for single files")
+                        "auto (default) uses it for folders and globs, pandas for single files; spark runs the same "
+                        "reductions on Apache Spark (the active session under spark-submit, else local; "
+                        "$RELMKT_SPARK_MASTER sets the master of a local one) and also reads CSV files and folders")
     e.add_argument("--memory-limit", default=None, metavar="SIZE",
-                   help="DuckDB's memory limit, e.g. 4GB or 50%% (default: $RELMKT_MEMORY_LIMIT, else half of this "
-                        "machine); it spills beyond it to a temporary folder that is removed afterwards")
+                   help="the engine's memory limit, e.g. 4GB or 50%% (default: $RELMKT_MEMORY_LIMIT, else half of "
+                        "this machine); DuckDB spills beyond it to a temporary folder that is removed afterwards, "
+                        "a local Spark gets it as its JVM heap")
     if report:
         g.add_argument("--as-of", default=None, metavar="YYYY-MM-DD",
                        help="leave out rows after this date (the default month is the last complete one up to it)")

@@ -329,14 +329,14 @@ def load_transactions(
         engine = "pandas"
     from .engine.api import resolve_engine
 
-    if resolve_engine(source, engine) == "duckdb":
+    if resolve_engine(source, engine) in ("duckdb", "spark"):
         from .engine.api import load_with_engine
 
         if dayfirst is not None:
             raise ParameterError(
                 "dayfirst is applied by the pandas contract to text dates; pass engine='pandas' (command line: "
                 "--engine pandas), or store the dates as a date or timestamp column.")
-        return load_with_engine(source, memory_limit=memory_limit, customer_col=customer_col, date_col=date_col,
+        return load_with_engine(source, engine=engine, memory_limit=memory_limit, customer_col=customer_col, date_col=date_col,
                                 amount_col=amount_col, order_col=order_col, as_of=as_of, date_format=date_format,
                                 timezone=timezone, refunds=refunds, duplicates=duplicates, on_invalid=on_invalid,
                                 after_as_of=after_as_of, keep_cols=keep_cols)
@@ -604,7 +604,8 @@ def save_canonical(tx: pd.DataFrame, ledger: RowLedger, path: str | Path) -> Pat
     meta = dict(table.schema.metadata or {})
     meta[CANONICAL_KEY] = json.dumps({"version": _CANONICAL_VERSION, "ledger": ledger.to_dict()}).encode()
     path = Path(path)
-    pq.write_table(table.replace_schema_metadata(meta), path)
+    # microseconds: Spark refuses nanosecond timestamps (PARQUET_TYPE_ILLEGAL), and dates need no more
+    pq.write_table(table.replace_schema_metadata(meta), path, coerce_timestamps="us", allow_truncated_timestamps=True)
     return path
 
 

@@ -51,3 +51,11 @@ def sample_report(tmp_path_factory):
     return build_report(config.SAMPLE_TRANSACTIONS, spend_path=config.SAMPLE_SPEND,
                         subscriptions_path=config.SAMPLE_SUBSCRIPTIONS, out_dir=tmp_path_factory.mktemp("sample-report"),
                         progress=False, currency="EUR")
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects
+def pytest_collection_modifyitems(config, items):
+    """The Spark module's examples start a JVM: they are Spark tests too (``-m "not spark"`` leaves them out)."""
+    for item in items:
+        if type(item).__name__ == "DoctestItem" and Path(str(item.fspath)).name == "spark.py":
+            item.add_marker(pytest.mark.spark)

@@ -288,37 +288,52 @@ def test_report_from_a_parquet_folder_equals_the_csv_report(tmp_path, small_data
         assert mb["significance"][key] == pytest.approx(noise, rel=1e-9), key
 
 
-def test_pages_that_run_in_the_engine_give_the_same_results(tmp_path):
-    """With --engine duckdb every analysis notebook keeps the orders in DuckDB; the figures and lists equal the
-    pandas run's (on this shop bit for bit after metrics.json's rounding to 10 significant digits)."""
+ENGINE_PAGES = [config.NOTEBOOKS_DIR / name for name in ("01_cohort_retention.ipynb", "02_churn_modelling.ipynb",
+                                                        "03_customer_lifetime_value.ipynb",
+                                                        "04_acquisition_vs_retention.ipynb")]
+
+
+def _engine_report(path: Path, out: Path, engine: str):
+    return build_report(path, month="2025-06", out_dir=out, notebooks=ENGINE_PAGES, progress=False, engine=engine,
+                        params={"n_bootstrap": 0})
+
+
+@pytest.fixture(scope="module")
+def pandas_pages(tmp_path_factory):
+    """The sample shop as a typed Parquet file, and the four analysis pages run on it by pandas."""
+    root = tmp_path_factory.mktemp("engine_pages")
     raw = pd.read_csv(config.SAMPLE_TRANSACTIONS, dtype={"customer_id": "str", "order_id": "str"})
     raw["order_date"] = pd.to_datetime(raw["order_date"]).astype("datetime64[us]")
-    path = tmp_path / "shop.parquet"
+    path = root / "shop.parquet"
     raw.to_parquet(path, index=False)
-    pages = [config.NOTEBOOKS_DIR / name for name in ("01_cohort_retention.ipynb", "02_churn_modelling.ipynb",
-                                                     "03_customer_lifetime_value.ipynb",
-                                                     "04_acquisition_vs_retention.ipynb")]
-    params = {"n_bootstrap": 0}
-    runs = {engine: build_report(path, month="2025-06", out_dir=tmp_path / engine, notebooks=pages, progress=False,
-                                 engine=engine, params=params) for engine in ("pandas", "duckdb")}
-    for engine, result in runs.items():
-        for page in pages:
+    return path, _engine_report(path, root / "pandas", "pandas")
+
+
+@pytest.mark.parametrize("engine", ["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+def test_pages_that_run_in_the_engine_give_the_same_results(tmp_path, pandas_pages, engine):
+    """With --engine duckdb (or spark) every analysis notebook keeps the orders in the engine; the figures and
+    lists equal the pandas run's (on this shop bit for bit after metrics.json's rounding to 10 significant
+    digits)."""
+    path, want = pandas_pages
+    runs = {"pandas": want, engine: _engine_report(path, tmp_path / engine, engine)}
+    for name, result in runs.items():
+        for page in ENGINE_PAGES:
             cells = nbformat.read(result.path / page.name, as_version=4).cells
             injected = next(c.source for c in cells if "injected-parameters" in c.metadata.get("tags", []))
-            assert ('load_options = {"engine": "duckdb"}' in injected) == (engine == "duckdb"), injected
+            assert (f'load_options = {{"engine": "{engine}"}}' in injected) == (name == engine), injected
     for name in ("customer_value.csv", "vip_list.csv", "retention_priority.csv"):
         a = pd.read_csv(runs["pandas"].path / name)
-        b = pd.read_csv(runs["duckdb"].path / name)
+        b = pd.read_csv(runs[engine].path / name)
         pd.testing.assert_frame_equal(a, b, rtol=1e-9)
     ma = json.loads((runs["pandas"].path / "metrics.json").read_text())
-    mb = json.loads((runs["duckdb"].path / "metrics.json").read_text())
+    mb = json.loads((runs[engine].path / "metrics.json").read_text())
     flat = json.dumps(ma)
     # every page's figures are compared
     assert all(f'"{key}"' in flat for key in ("retention_period_1", "churn_model", "clv_model", "retention_verdict"))
     assert mb == ma
 
 
-@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+@pytest.mark.parametrize("engine", ["pandas", "duckdb", pytest.param("spark", marks=pytest.mark.spark)])
 def test_typo_dates_stop_the_report_on_either_engine(tmp_path, small_data, engine):
     """A last month set by one order dated 2205 is the same clear error whichever engine reads the file."""
     raw = pd.read_csv(small_data, dtype={"customer_id": "str", "order_id": "str"})

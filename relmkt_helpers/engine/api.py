@@ -102,7 +102,7 @@ def open_orders(source: Any, *, session: Any = None, memory_limit: Any = None, e
             session.close()
 
 
-def load_with_engine(source: Any, *, memory_limit: Any = None, **contract: Any):
+def load_with_engine(source: Any, *, engine: str = "auto", memory_limit: Any = None, **contract: Any):
     """The canonical pandas frame and ledger, read and validated by DuckDB (``load_transactions(engine="duckdb")``).
 
     Examples
@@ -116,7 +116,7 @@ def load_with_engine(source: Any, *, memory_limit: Any = None, **contract: Any):
     """
     from ..io import LoadedTransactions
 
-    with open_orders(source, memory_limit=memory_limit, **contract) as orders:
+    with open_orders(source, engine=engine, memory_limit=memory_limit, **contract) as orders:
         return LoadedTransactions(orders.to_pandas(), orders.ledger)
 
 
@@ -535,7 +535,13 @@ def open_canonical(path: str | Path, session: DuckDBSession | None = None) -> En
         raise ParameterError(f"{path} is not a canonical relmkt file (written by save_canonical or write_canonical).")
     info = json.loads(pq.read_schema(path).metadata[CANONICAL_KEY])
     session = session or DuckDBSession()
-    table = session.con.read_parquet(str(path), file_row_number=True).rename({ROW: "file_row_number"})
+    if getattr(session, "kind", "duckdb") == "spark":
+        from pyspark.sql import functions as F
+
+        frame = session.spark.read.parquet(str(Path(path).resolve()))
+        table = session.register(frame.select("*", F.col("_metadata.row_index").alias(ROW)))
+    else:
+        table = session.con.read_parquet(str(path), file_row_number=True).rename({ROW: "file_row_number"})
     table = table.mutate(**{FILE: ibis.literal("")})
     return EngineOrders(table, RowLedger.from_dict(info["ledger"], loaded_from="canonical file"), session)
 
@@ -566,14 +572,14 @@ def open_transactions(source: Any, *, engine: str = "auto", prepared_path: str |
     from ..io import is_canonical, load_transactions
 
     prepared = prepared_path and Path(prepared_path).is_file() and is_canonical(prepared_path)
-    on_duckdb = engine == "duckdb" or (engine == "auto" and not prepared and resolve_engine(source) == "duckdb")
-    if not on_duckdb:
+    kind = engine if engine in ON_ENGINE else ("auto" if prepared else resolve_engine(source, engine))
+    if kind not in ON_ENGINE:
         return load_transactions(source, engine=engine, prepared_path=prepared_path, memory_limit=memory_limit,
                                  **contract)
     if contract.pop("dayfirst", None) is not None:
         raise ParameterError("dayfirst is applied by the pandas contract to text dates; pass engine='pandas' "
                              "(command line: --engine pandas), or store the dates as a date or timestamp column.")
-    session = DuckDBSession(memory_limit=memory_limit)
+    session = new_session(kind, memory_limit=memory_limit)
     try:
         if prepared:
             orders = open_canonical(prepared_path, session)

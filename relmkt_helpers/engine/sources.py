@@ -100,13 +100,15 @@ def check_same_types(con, pattern: str, files: list[str], columns: list[str] | N
         if columns is not None and name not in columns:
             continue
         if name in seen and seen[name][1] != typ:
-            (f0, t0) = seen[name]
-            raise DataValidationError(
-                f"transactions: the Parquet files disagree on the type of column {name!r}: {f0} has {t0}, "
-                f"{file_name} has {typ}. Write every file with one schema (cast {name!r} to one type when "
-                "exporting), or read the files that agree."
-            )
+            raise DataValidationError(msg_types_disagree(name, *seen[name], file_name, typ))
         seen.setdefault(name, (file_name, typ))
+
+
+def msg_types_disagree(column: str, file_a: str, type_a: str, file_b: str, type_b: str) -> str:
+    """The error for Parquet files that disagree on a column's type (every engine words it so)."""
+    return (f"transactions: the Parquet files disagree on the type of column {column!r}: {file_a} has {type_a}, "
+            f"{file_b} has {type_b}. Write every file with one schema (cast {column!r} to one type when "
+            "exporting), or read the files that agree.")
 
 
 def open_source(session, source: Any, *, what: str = "transactions") -> Source:

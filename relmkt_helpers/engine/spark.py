@@ -218,6 +218,8 @@ def spark_source(session: SparkEngine, source: Any, *, what: str = "transactions
             "the path, or the table's name (database.table).")
     csv = text.lower().endswith((".csv", ".csv.gz", ".txt")) or (
         path.is_dir() and not any(path.rglob("*.parquet")) and any(path.rglob("*.csv")))
+    if not csv and "://" not in text:
+        _check_local_parquet(text)
     try:
         if csv:
             frame = spark.read.csv(text, header=True, inferSchema=False, recursiveFileLookup=path.is_dir())
@@ -232,6 +234,11 @@ def spark_source(session: SparkEngine, source: Any, *, what: str = "transactions
         if "PATH_NOT_FOUND" in first or "Path does not exist" in first:
             raise DataValidationError(f"{what}: {text} matches no file ({first}). Check the path and the pattern.") \
                 from None
+        if "TIMESTAMP(NANOS" in first:
+            raise DataValidationError(
+                f"{what} {text}: Spark cannot read timestamps stored in nanoseconds ({first[:160]}). Write them in "
+                "microseconds (pandas: df.to_parquet(path, coerce_timestamps='us', allow_truncated_timestamps=True)), "
+                "or read the files with engine='duckdb' (command line: --engine duckdb).") from None
         raise DataValidationError(f"{what} {text} could not be read by Spark: {first}. Export it again.") from None
     if csv:
         frame = _csv_rows(frame)
@@ -240,6 +247,23 @@ def spark_source(session: SparkEngine, source: Any, *, what: str = "transactions
         frame = frame.drop(FILE)
     # a CSV row is named by its line in the file (the header is line 1), as the pandas reader names it
     return Source(session.register(frame), _describe(source), many, True, "line" if csv else "row")
+
+
+def _check_local_parquet(text: str) -> None:
+    """Files on this machine: fail clearly when they disagree on a column's type (Spark reads one file's schema
+    and fails mid-job on the others), reading only their footers. Other file systems are left to Spark."""
+    import pyarrow.parquet as pq
+
+    from .sources import msg_types_disagree, parquet_files
+
+    _, files, _ = parquet_files(text)
+    seen: dict[str, tuple[str, str]] = {}
+    for f in files:
+        for field in pq.read_schema(f):
+            typ = str(field.type)
+            if field.name in seen and seen[field.name][1] != typ:
+                raise DataValidationError(msg_types_disagree(field.name, *seen[field.name], f, typ))
+            seen.setdefault(field.name, (f, typ))
 
 
 def _numbered(frame):

@@ -34,8 +34,9 @@ __all__ = ["Interrupted", "check_output_dir", "remove_stale", "publish", "keep_f
 
 WORK_PREFIX = "relmkt-report-"
 _STALE = re.compile(r"^\.(?P<month>\d{4}-\d{2})\.(?:partial|old)-(?P<pid>\d+)$")
-#: the runner's data copies and the engine's DuckDB spill folders (engine/session.py: relmkt-duckdb-<pid>-)
-_STALE_WORK = re.compile(r"^relmkt-(?:report|duckdb)-(?P<pid>\d+)-")
+#: the runner's data copies, DuckDB's spill folders (engine/session.py: relmkt-duckdb-<pid>-) and a local
+#: Spark's spark.local.dir (engine/spark.py: relmkt-spark-<pid>-)
+_STALE_WORK = re.compile(r"^relmkt-(?:report|duckdb|spark)-(?P<pid>\d+)-")
 _RENAME_NOREPLACE = 1
 _RENAME_EXCHANGE = 2
 

@@ -69,7 +69,7 @@ def prepare(plan: RunPlan, month: str | None, work: Path) -> Prepared:
         table = month_table(tx, as_of=period.end_time.normalize())
         del tx
     else:
-        table, ledger, period = _prepare_with_engine(plan, month, options, memory_limit, orders_path)
+        table, ledger, period = _prepare_with_engine(plan, month, options, memory_limit, orders_path, engine)
     save_month_table(table, ledger, monthly_path)
     kpis = metrics_from_table(table, period)
     kpis["significance"] = noise_from_table(table, period)
@@ -78,15 +78,15 @@ def prepare(plan: RunPlan, month: str | None, work: Path) -> Prepared:
 
 
 def _prepare_with_engine(plan: RunPlan, month: str | None, options: dict[str, Any], memory_limit: Any,
-                         orders_path: Path) -> tuple[pd.DataFrame, RowLedger, pd.Period]:
-    from ..engine import DuckDBSession, engine_orders, month_table as engine_month_table, open_source, write_canonical
-    from ..engine.api import check_late_outliers
+                         orders_path: Path, engine: str = "duckdb") -> tuple[pd.DataFrame, RowLedger, pd.Period]:
+    from ..engine import engine_orders, month_table as engine_month_table, open_source, write_canonical
+    from ..engine.api import check_late_outliers, new_session
 
     if options.get("dayfirst") is not None:
         raise ParameterError("--dayfirst is applied by the pandas contract to text dates; pass --engine pandas, or "
                              "store the dates as a date or timestamp column.")
     options.pop("dayfirst", None)
-    with DuckDBSession(memory_limit=memory_limit) as session:
+    with new_session(engine, memory_limit=memory_limit) as session:
         source = open_source(session, plan.data)
         orders, period = cut_at_month(lambda **cut: engine_orders(source, session, **options, **cut), month,
                                       as_of=plan.load.as_of, check_late=check_late_outliers)

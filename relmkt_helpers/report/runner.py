@@ -279,9 +279,9 @@ def _run_notebooks(plan: RunPlan, prepared: Prepared, *, bar: Any, started: floa
         "data_path": str(plan.data),
         "prepared_path": str(prepared.orders),
         "prepared_monthly": str(prepared.monthly),
-        # notebooks whose analyses run in the engine keep the orders in DuckDB when the runner used it
+        # notebooks whose analyses run in the engine keep the orders there when the runner used it
         "load_options": {**{k: v for k, v in cols.items() if not k.endswith("_col")},
-                         **({"engine": "duckdb"} if prepared.engine == "duckdb" else {})},
+                         **({"engine": prepared.engine} if prepared.engine in ("duckdb", "spark") else {})},
         "spend_path": str(plan.spend) if plan.spend else "",
         "subscriptions_path": str(plan.subscriptions) if plan.subscriptions else "",
         "month": str(period),
