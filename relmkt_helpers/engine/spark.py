@@ -218,8 +218,9 @@ def spark_source(session: SparkEngine, source: Any, *, what: str = "transactions
             "the path, or the table's name (database.table).")
     csv = text.lower().endswith((".csv", ".csv.gz", ".txt")) or (
         path.is_dir() and not any(path.rglob("*.parquet")) and any(path.rglob("*.csv")))
-    if not csv and "://" not in text:
-        _check_local_parquet(text)
+    nanos = _check_local_parquet(text) if not csv and "://" not in text else set()
+    if nanos:  # pandas' default; Spark refuses them unless it reads them as numbers, made timestamps below
+        spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
     try:
         if csv:
             frame = spark.read.csv(text, header=True, inferSchema=False, recursiveFileLookup=path.is_dir())
@@ -242,6 +243,9 @@ def spark_source(session: SparkEngine, source: Any, *, what: str = "transactions
         raise DataValidationError(f"{what} {text} could not be read by Spark: {first}. Export it again.") from None
     if csv:
         frame = _csv_rows(frame)
+    for col in nanos:
+        # floor division in integers (a double rounds away the last digits; div truncates before 1970)
+        frame = frame.withColumn(col, F.expr(f"timestamp_micros((`{col}` - pmod(`{col}`, 1000)) div 1000)"))
     many = not (path.is_file() and not is_glob)
     if not many:
         frame = frame.drop(FILE)
@@ -249,9 +253,11 @@ def spark_source(session: SparkEngine, source: Any, *, what: str = "transactions
     return Source(session.register(frame), _describe(source), many, True, "line" if csv else "row")
 
 
-def _check_local_parquet(text: str) -> None:
+def _check_local_parquet(text: str) -> set[str]:
     """Files on this machine: fail clearly when they disagree on a column's type (Spark reads one file's schema
-    and fails mid-job on the others), reading only their footers. Other file systems are left to Spark."""
+    and fails mid-job on the others), reading only their footers. Other file systems are left to Spark.
+
+    Returns the columns holding timestamps in nanoseconds (what pandas writes by default)."""
     import pyarrow.parquet as pq
 
     from .sources import msg_types_disagree, parquet_files
@@ -264,6 +270,7 @@ def _check_local_parquet(text: str) -> None:
             if field.name in seen and seen[field.name][1] != typ:
                 raise DataValidationError(msg_types_disagree(field.name, *seen[field.name], f, typ))
             seen.setdefault(field.name, (f, typ))
+    return {name for name, (_, typ) in seen.items() if typ.startswith("timestamp[ns")}
 
 
 def _numbered(frame):
