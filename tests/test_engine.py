@@ -433,6 +433,34 @@ def test_generated_logs_same_as_pandas(session, raw, policies):
     _same_reductions(tx, orders, ledger)
 
 
+@pytest.fixture(scope="module")
+def spark_session():
+    with new_session("spark") as s:
+        yield s
+
+
+@pytest.mark.spark
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
+          derandomize=True)
+@given(raw=raw_logs(), policies=POLICIES)
+def test_generated_logs_same_on_spark(spark_session, raw, policies):
+    """The contract's corner cases (padded and missing ids, refunds, duplicates, leap days) on Spark: the same
+    outcome, message, orders and ledger as pandas, and the same summary (fewer examples: each costs seconds)."""
+    want = _outcome(lambda: load_transactions(raw, **policies))
+    got = _outcome(lambda: _engine_load(spark_session, raw, policies))
+    assert want[0] == got[0], (want, got)
+    if want[0] != "ok":
+        assert got[1] == want[1]
+        return
+    (tx, ledger), (etx, eledger, orders) = want[1], got[1]
+    assert_same_ledger(ledger, eledger)
+    assert_same_orders(tx, etx)
+    a = pandas_rfm(tx, observation_end=ledger.last_date, freq="W")
+    b = rfm_summary(orders, observation_end=ledger.last_date, freq="W")
+    assert a.index.tolist() == b.index.tolist()
+    np.testing.assert_allclose(b.to_numpy(), a.to_numpy(), rtol=MONEY_RTOL, atol=1e-9)
+
+
 def _same_reductions(tx, orders, ledger):
     """Every other engine reduction equals its pandas function on a generated log."""
     from relmkt_helpers.churn.features import churn_features as pandas_features

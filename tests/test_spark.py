@@ -135,3 +135,41 @@ def test_missing_java_says_so_in_one_line(tmp_path):
     assert len(err) == 1, proc.stderr
     assert "Spark needs Java 17 or 21" in err[0] and "openjdk-17-jre-headless" in err[0]
     assert "--engine duckdb" in err[0]
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "spark"
+
+
+def test_the_spark_submit_example(tmp_path):
+    """examples/spark/job.py under spark-submit (local[2] here, yarn or k8s on a cluster) reads the bundled CSV
+    with Spark and writes the pandas path's cohort matrix."""
+    import json
+
+    import relmkt_helpers as rh
+
+    import pyspark
+
+    venv = Path(sys.executable).parent
+    # as a user's activated virtual environment has it: its python first on PATH
+    env = dict(os.environ, PATH=f"{venv}{os.pathsep}{os.environ.get('PATH', '')}", PYSPARK_PYTHON=sys.executable,
+               SPARK_HOME=str(Path(pyspark.__file__).parent))
+    out = tmp_path / "out"
+    proc = subprocess.run([str(venv / "spark-submit"), "--master", "local[2]", "--conf", "spark.ui.enabled=false",
+                           str(EXAMPLES / "job.py"), "--orders", str(resolve_input("sample")), "--as-of", "2025-03-31",
+                           "--out", str(out)],
+                          capture_output=True, text=True, timeout=480, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    tx, ledger = load_transactions(resolve_input("sample"), as_of="2025-03-31", after_as_of="drop")
+    assert summary["orders"] == ledger.orders and summary["customers"] == ledger.customers
+    want = rh.cohort_analysis(tx, as_of="2025-03-31").retention.matrix
+    got = pd.read_csv(out / "retention.csv", index_col=0)
+    assert got.shape == want.shape
+    assert (got.fillna(-1).to_numpy() - want.fillna(-1).to_numpy()).max() < 1e-9
+
+
+def test_the_existing_session_notebook(tmp_path, execute):
+    """examples/spark/existing_session.ipynb runs (here on the kit's local session) and prints the ledger."""
+    nb = execute(EXAMPLES / "existing_session.ipynb", tmp_path / "out.ipynb")
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "Spark 4." in text and "rows read" in text

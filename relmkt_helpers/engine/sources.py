@@ -126,7 +126,7 @@ def open_source(session, source: Any, *, what: str = "transactions") -> Source:
     import ibis
     import pandas as pd
 
-    if getattr(session, "kind", "duckdb") == "spark" and not isinstance(source, pd.DataFrame):
+    if getattr(session, "kind", "duckdb") == "spark":
         from .spark import spark_source
 
         return spark_source(session, source, what=what)

@@ -28,6 +28,7 @@ import atexit
 import os
 import re
 import shutil
+import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -71,6 +72,8 @@ def local_spark(memory_limit: Any = None, master: str | None = None):
     except ImportError:
         raise EngineError("engine='spark' needs the pyspark package: pip install 'pyspark>=4.0,<4.1' (Java 17 or 21 "
                           "too), or use engine='duckdb' (command line: --engine duckdb).") from None
+    # Python workers (pyspark's own helpers) must run this interpreter, which has the kit's packages
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     heap = parse_memory_limit(memory_limit)
     local_dir = tempfile.mkdtemp(prefix=f"{SPARK_PREFIX}{os.getpid()}-")
     cores = os.cpu_count() or 1
@@ -194,13 +197,17 @@ def spark_source(session: SparkEngine, source: Any, *, what: str = "transactions
     """``source`` opened by Spark: a DataFrame, a table or view name, or Parquet/CSV files, folders and globs.
 
     Files carry their path and each row's number in its file (``_metadata.row_index`` for Parquet;
-    for CSV the row's place in its file), so that contract errors name ``file row N`` as DuckDB's do.
+    for CSV its line, the header being line 1), so that contract errors name ``file row N`` as
+    DuckDB's do and ``line N`` as the pandas CSV reader does.
     """
+    import pandas as pd
     from pyspark.sql import functions as F
 
     from .._messages import _describe
 
     spark = session.spark
+    if isinstance(source, pd.DataFrame):
+        return Source(session.register(_from_pandas(spark, source, what)), "<DataFrame>", False)
     if is_spark_frame(source):
         return Source(session.register(_numbered(source)), "<Spark DataFrame>", False, False)
     if not isinstance(source, (str, Path)) or not str(source).strip():
@@ -251,6 +258,26 @@ def spark_source(session: SparkEngine, source: Any, *, what: str = "transactions
         frame = frame.drop(FILE)
     # a CSV row is named by its line in the file (the header is line 1), as the pandas reader names it
     return Source(session.register(frame), _describe(source), many, True, "line" if csv else "row")
+
+
+def _from_pandas(spark, frame, what: str):
+    """A pandas frame as a Spark DataFrame through Arrow (missing values stay missing: pandas' ``NA`` and
+    ``NaT`` become nulls, ``NaN`` amounts stay ``NaN``), each row numbered by its position."""
+    import pyarrow as pa
+
+    if ROW in frame.columns:
+        raise ParameterError(f"{what}: the column name {ROW!r} is reserved by the kit's engine; rename it.")
+    df = frame.reset_index(drop=True)
+    table = pa.Table.from_pandas(df.assign(**{ROW: range(len(df))}), preserve_index=False)
+    fields = []
+    for f in table.schema:
+        if pa.types.is_null(f.type) or pa.types.is_large_string(f.type):
+            f = f.with_type(pa.string())  # an all-missing column has no type of its own
+        elif pa.types.is_timestamp(f.type) and (f.type.unit == "ns" or f.type.tz is not None):
+            f = f.with_type(pa.timestamp("us", f.type.tz))  # Spark holds microseconds
+        fields.append(f)
+    table = table.cast(pa.schema(fields), safe=False)
+    return spark.createDataFrame(table)
 
 
 def _check_local_parquet(text: str) -> set[str]:

@@ -2,12 +2,13 @@
 
 :func:`prepare` runs before the first notebook. It reads the transactions with the engine the
 plan resolves to (pandas for one CSV or Parquet file, DuckDB for folders, globs and
-``--engine duckdb``), applies the data contract up to the report month's last day, and writes
+``--engine duckdb``, Spark for ``--engine spark``), applies the data contract up to the report month's last day, and writes
 into the run's work folder:
 
 * ``transactions.parquet``: the canonical orders (:func:`relmkt_helpers.io.save_canonical`), which
-  the analysis notebooks read instead of the raw file. On the DuckDB path the rows go from the
-  engine to the file without passing through pandas, so the runner itself never holds the data.
+  the analysis notebooks read instead of the raw file. On the DuckDB and Spark paths the rows go
+  from the engine to the file without passing through pandas, so the runner itself never holds
+  the data; the notebooks then open the file in the same engine (Spark: on the runner's master).
 * ``monthly.parquet``: the monthly KPI table (:func:`relmkt_helpers.kpis.month_table`) and the row
   ledger. The headline, its noise intervals and the overview notebook all come from it.
 
@@ -16,6 +17,7 @@ run before any notebook starts.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,6 +89,8 @@ def _prepare_with_engine(plan: RunPlan, month: str | None, options: dict[str, An
                              "store the dates as a date or timestamp column.")
     options.pop("dayfirst", None)
     with new_session(engine, memory_limit=memory_limit) as session:
+        if engine == "spark":  # the notebooks' kernels start their sessions on the runner's master (a cluster's)
+            os.environ.setdefault("RELMKT_SPARK_MASTER", session.spark.sparkContext.master)
         source = open_source(session, plan.data)
         orders, period = cut_at_month(lambda **cut: engine_orders(source, session, **options, **cut), month,
                                       as_of=plan.load.as_of, check_late=check_late_outliers)
