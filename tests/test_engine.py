@@ -409,19 +409,30 @@ def _outcome(fn):
         return type(exc).__name__, str(exc)
 
 
+def _same_contract(session, raw, policies):
+    """pandas and the engine on one generated log: the same error and message, or the same orders and ledger.
+
+    Returns (pandas frame, ledger, engine orders) when both loaded it, else None (both refused it alike)."""
+    want = _outcome(lambda: load_transactions(raw, **policies))
+    got = _outcome(lambda: _engine_load(session, raw, policies))
+    assert want[0] == got[0], (want, got)
+    if want[0] != "ok":
+        assert got[1] == want[1]
+        return None
+    (tx, ledger), (etx, eledger, orders) = want[1], got[1]
+    assert_same_ledger(ledger, eledger)
+    assert_same_orders(tx, etx)
+    return tx, ledger, orders
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
           derandomize=True)
 @given(raw=raw_logs(), policies=POLICIES)
 def test_generated_logs_same_as_pandas(session, raw, policies):
-    want = _outcome(lambda: load_transactions(raw, **policies))
-    with_engine = _outcome(lambda: _engine_load(session, raw, policies))
-    assert want[0] == with_engine[0], (want, with_engine)
-    if want[0] != "ok":
-        assert with_engine[1] == want[1]
+    loaded = _same_contract(session, raw, policies)
+    if loaded is None:
         return
-    (tx, ledger), (etx, eledger, orders) = want[1], with_engine[1]
-    assert_same_ledger(ledger, eledger)
-    assert_same_orders(tx, etx)
+    tx, ledger, orders = loaded
     end = ledger.last_date
     for freq in ("D", "W", "M"):
         a = pandas_rfm(tx, observation_end=end, freq=freq)
@@ -446,15 +457,10 @@ def spark_session():
 def test_generated_logs_same_on_spark(spark_session, raw, policies):
     """The contract's corner cases (padded and missing ids, refunds, duplicates, leap days) on Spark: the same
     outcome, message, orders and ledger as pandas, and the same summary (fewer examples: each costs seconds)."""
-    want = _outcome(lambda: load_transactions(raw, **policies))
-    got = _outcome(lambda: _engine_load(spark_session, raw, policies))
-    assert want[0] == got[0], (want, got)
-    if want[0] != "ok":
-        assert got[1] == want[1]
+    loaded = _same_contract(spark_session, raw, policies)
+    if loaded is None:
         return
-    (tx, ledger), (etx, eledger, orders) = want[1], got[1]
-    assert_same_ledger(ledger, eledger)
-    assert_same_orders(tx, etx)
+    tx, ledger, orders = loaded
     a = pandas_rfm(tx, observation_end=ledger.last_date, freq="W")
     b = rfm_summary(orders, observation_end=ledger.last_date, freq="W")
     assert a.index.tolist() == b.index.tolist()

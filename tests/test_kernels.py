@@ -15,7 +15,14 @@ pytestmark = pytest.mark.slow
 
 
 def kernels_alive() -> int:
-    return sum("ipykernel" in " ".join(p.cmdline()) for p in psutil.Process().children(recursive=True))
+    """Kernel processes among this process's descendants (a zombie, e.g. a launcher Spark left, is none)."""
+    alive = 0
+    for p in psutil.Process().children(recursive=True):
+        try:
+            alive += "ipykernel" in " ".join(p.cmdline())
+        except (psutil.ZombieProcess, psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return alive
 
 
 def probe_notebook(folder, name="00_probe.ipynb", fail=False):
