@@ -39,7 +39,14 @@ ON_ENGINE = ("duckdb", "spark")  # the engines that keep orders in themselves
 
 def new_session(engine: str = "duckdb", *, memory_limit: Any = None, spark: Any = None):
     """A session of ``engine``: :class:`DuckDBSession`, or :class:`~.spark.SparkEngine` on ``spark`` (default:
-    the active SparkSession, else the process's local one)."""
+    the active SparkSession, else the process's local one).
+
+    Examples
+    --------
+    >>> with new_session("duckdb", memory_limit="256MB") as s:
+    ...     type(s).__name__, int(s.execute(s.con.sql("select 42 as x"), "example").iloc[0, 0])
+    ('DuckDBSession', 42)
+    """
     if engine == "spark":
         from .spark import SparkEngine
 

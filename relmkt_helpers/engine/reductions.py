@@ -53,6 +53,14 @@ def first_by(value, *keys, skip_missing: bool = False):
     An aggregate. One definition for every backend: Ibis writes it as DuckDB's
     ``FIRST(... ORDER BY ...)`` and Spark's ``min_by`` (which has no ordered ``first``). The value
     is wrapped in a struct so that a missing first value is returned, not skipped.
+
+    Examples
+    --------
+    >>> import ibis, pandas as pd
+    >>> t = ibis.memtable(pd.DataFrame({"c": ["a", "a", "b"], "day": [2, 1, 1], "channel": ["web", None, "shop"]}))
+    >>> e = t.group_by("c").agg(first=first_by(t.channel, t.day), present=first_by(t.channel, t.day, skip_missing=True))
+    >>> ibis.duckdb.connect().execute(e.order_by("c")).values.tolist()
+    [['a', nan, 'web'], ['b', 'shop', 'shop']]
     """
     import ibis
 

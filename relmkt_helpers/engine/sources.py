@@ -105,7 +105,13 @@ def check_same_types(con, pattern: str, files: list[str], columns: list[str] | N
 
 
 def msg_types_disagree(column: str, file_a: str, type_a: str, file_b: str, type_b: str) -> str:
-    """The error for Parquet files that disagree on a column's type (every engine words it so)."""
+    """The error for Parquet files that disagree on a column's type (every engine words it so).
+
+    Examples
+    --------
+    >>> msg_types_disagree("amount", "a.parquet", "DOUBLE", "b.parquet", "VARCHAR")[:71]
+    "transactions: the Parquet files disagree on the type of column 'amount'"
+    """
     return (f"transactions: the Parquet files disagree on the type of column {column!r}: {file_a} has {type_a}, "
             f"{file_b} has {type_b}. Write every file with one schema (cast {column!r} to one type when "
             "exporting), or read the files that agree.")

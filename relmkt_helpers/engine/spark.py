@@ -45,7 +45,13 @@ _LOCAL: dict[str, Any] = {}
 
 
 def java_problem() -> str | None:
-    """Why a local Spark cannot start on this machine (no Java), with the fix; ``None`` when Java is there."""
+    """Why a local Spark cannot start on this machine (no Java), with the fix; ``None`` when Java is there.
+
+    Examples
+    --------
+    >>> java_problem() is None or java_problem().startswith("Spark needs Java")
+    True
+    """
     home = os.environ.get("JAVA_HOME")
     if home and (Path(home) / "bin" / "java").exists():
         return None
@@ -188,7 +194,14 @@ class SparkEngine:
 
 
 def is_spark_frame(source: Any) -> bool:
-    """True for a pyspark DataFrame (classic or Spark Connect)."""
+    """True for a pyspark DataFrame (classic or Spark Connect).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> is_spark_frame(pd.DataFrame()), is_spark_frame(local_spark().range(1))
+    (False, True)
+    """
     mod = type(source).__module__
     return mod.startswith("pyspark.") and type(source).__name__ == "DataFrame"
 
